@@ -1,0 +1,143 @@
+"""`make run`: start the embedded services (unless DATABASE_URL / REDIS_URL point elsewhere),
+migrate, seed the demo, then run the ASGI server, a Celery worker and Celery beat until Ctrl-C
+or SIGTERM, and stop every child on the way out.
+
+Run as `python -m config.launcher`. Django is only imported by the children, after the
+environment they need exists.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PYTHON = sys.executable
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    port = os.environ.get("PORT", "8000")
+    host = os.environ.get("HOST", "127.0.0.1")
+    services = embedded.start(VAR, postgres=not os.environ.get("DATABASE_URL"), redis=not os.environ.get("REDIS_URL"))
+    env = embedded.environ_with(services)
+    env.setdefault("DEBUG", "true")  # `make run` is dev mode; production sets DEBUG itself
+    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
+    env["PYTHONUNBUFFERED"] = "1"
+
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop(signum=None, frame=None):
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        services.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for command in (["migrate", "--noinput"], ["seed_demo"]):
+            subprocess.run([PYTHON, "manage.py", *command], env=env, check=True)
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "uvicorn",
+                    "config.asgi:application",
+                    "--host",
+                    host,
+                    "--port",
+                    port,
+                    "--no-access-log",
+                    "--lifespan",
+                    "off",
+                ],
+                env=env,
+            )
+        )
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    "2",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    "worker@%h",
+                ],
+                env=env,
+            )
+        )
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "beat",
+                    "-l",
+                    "info",
+                    "-s",
+                    str(VAR / "celerybeat-schedule"),
+                    "--pidfile=",
+                ],
+                env=env,
+            )
+        )
+        base = f"http://localhost:{port}"
+        print(
+            "\nSwitchboard is starting:\n"
+            f"  admin        {base}/admin/\n"
+            f"  API docs     {base}/api/docs\n"
+            f"  widget demo  {base}/demo/\n"
+            f"  readiness    {base}/readyz\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while not stopping:
+            for child in children:
+                if child.poll() is not None and not stopping:
+                    print(f"{' '.join(child.args[:4])} exited with {child.returncode}; stopping.", file=sys.stderr)
+                    stop()
+                    return 1
+            time.sleep(0.5)
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"Set-up step failed: {' '.join(exc.cmd[1:])}", file=sys.stderr)
+        return 1
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

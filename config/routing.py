@@ -1,0 +1,19 @@
+"""WebSocket paths. Each app adds its own `routing.websocket_urlpatterns` here."""
+
+from channels.generic.websocket import WebsocketConsumer
+from django.urls import path, re_path
+
+from config.health import HealthSocket
+
+
+class UnknownPath(WebsocketConsumer):
+    """Refuses the handshake (HTTP 403) instead of letting URLRouter fail with a 500."""
+
+    def connect(self):
+        self.close()
+
+
+websocket_urlpatterns = [
+    path("ws/health/", HealthSocket.as_asgi()),
+    re_path(r"", UnknownPath.as_asgi()),  # must stay last
+]

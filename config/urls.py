@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from config import health
+from config.api import api
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
