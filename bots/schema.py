@@ -37,7 +37,7 @@ class _Node(_Strict):
 
 
 class MessageNode(_Node):
-    kind: Literal["message"] = "message"
+    kind: Literal["message"]
     text: str  # Jinja2 (sandboxed) over slots: "Thanks {{ name }}!"
     buttons: list[Button] = Field(default_factory=list, max_length=10)
     next: str | None = None
@@ -47,7 +47,7 @@ SlotType = Literal["text", "number", "email", "phone", "date", "choice", "regex"
 
 
 class AskNode(_Node):
-    kind: Literal["ask"] = "ask"
+    kind: Literal["ask"]
     slot: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     prompt: str  # template
     type: SlotType = "text"
@@ -65,7 +65,7 @@ class Condition(_Strict):
 
 
 class BranchNode(_Node):
-    kind: Literal["branch"] = "branch"
+    kind: Literal["branch"]
     conditions: list[Condition] = Field(min_length=1)
     otherwise: str | None = Field(default=None, alias="else")
 
@@ -78,13 +78,13 @@ class IntentRoute(_Strict):
 
 
 class IntentNode(_Node):
-    kind: Literal["intent"] = "intent"
+    kind: Literal["intent"]
     routes: list[IntentRoute] = Field(min_length=1)
     fallback: str | None = None  # out of scope or below the confidence threshold
 
 
 class LlmNode(_Node):
-    kind: Literal["llm"] = "llm"
+    kind: Literal["llm"]
     prompt: str  # name of a Prompt of this bot
     knowledge_bases: list[str] = Field(default_factory=list)  # knowledge base names
     tools: list[str] = Field(default_factory=list)  # tool names the LLM may call
@@ -93,7 +93,7 @@ class LlmNode(_Node):
 
 
 class ToolNode(_Node):
-    kind: Literal["tool"] = "tool"
+    kind: Literal["tool"]
     tool: str  # name of a Tool of this bot
     arguments: dict[str, str] = Field(default_factory=dict)  # parameter -> template over slots
     result_slot: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]*$")
@@ -102,21 +102,21 @@ class ToolNode(_Node):
 
 
 class SetNode(_Node):
-    kind: Literal["set"] = "set"
+    kind: Literal["set"]
     values: dict[str, str] = Field(default_factory=dict)  # slot -> template
     clear: list[str] = Field(default_factory=list)
     next: str | None = None
 
 
 class HandoffNode(_Node):
-    kind: Literal["handoff"] = "handoff"
+    kind: Literal["handoff"]
     queue: str = "default"
     message: str = "Let me connect you with a person who can help."
     transfer_to: str = ""  # voice: phone number or SIP address; empty = the bot's transfer number
 
 
 class EndNode(_Node):
-    kind: Literal["end"] = "end"
+    kind: Literal["end"]
     message: str = ""
 
 
