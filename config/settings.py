@@ -148,6 +148,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- Knowledge (documents and URL ingestion) ------------------------------------------------------
 KNOWLEDGE_MAX_FILE_MB = env.int("KNOWLEDGE_MAX_FILE_MB", default=20)  # uploads and fetched pages
 KNOWLEDGE_FETCH_TIMEOUT = env.int("KNOWLEDGE_FETCH_TIMEOUT", default=15)  # seconds per page
+# Web chat limits (widget WebSocket and the chat API); per IP counts every process, through Redis.
+CHAT_IP_MESSAGES_PER_MINUTE = env.int("CHAT_IP_MESSAGES_PER_MINUTE", default=120)
+CHAT_IP_CONNECTIONS_PER_MINUTE = env.int("CHAT_IP_CONNECTIONS_PER_MINUTE", default=60)
+CHAT_CONNECTION_MESSAGES_PER_MINUTE = env.int("CHAT_CONNECTION_MESSAGES_PER_MINUTE", default=30)
 
 # --- Vendors (keys empty = that vendor is not used; base URLs let you point at a proxy) -----------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
