@@ -1,6 +1,9 @@
 """The one NinjaAPI: each app mounts its router here. Docs at /api/docs."""
 
-from ninja import NinjaAPI
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 api = NinjaAPI(
     title="Switchboard API",
@@ -9,3 +12,69 @@ api = NinjaAPI(
     docs_url="/docs",
     description="Manage bots and talk to them. Every 4xx answers with the same error shape.",
 )
+
+
+# --- One error shape for every 4xx: {"error": {"code", "message", "details"}} -------------------------
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: list | dict | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """Raise from any endpoint to answer `status` with the shared error shape."""
+
+    def __init__(self, status: int, code: str, message: str, details: list | dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_CODES |= {409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited"}
+
+
+def error_response(request, status: int, code: str, message: str, details=None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details}}, status=status
+    )
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    return error_response(request, 422, "invalid_input", "Some fields are missing or invalid.", exc.errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return error_response(request, 401, "unauthorized", "Send a valid API key (Authorization: Bearer ...) or log in.")
+
+
+@api.exception_handler(AuthorizationError)
+def _unauthorized(request, exc):
+    return error_response(request, 403, "forbidden", str(exc) or "You may not do this.")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return error_response(request, 403, "forbidden", str(exc) or "You may not do this.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(request, 404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), str(exc))
