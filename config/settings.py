@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "conversations",
     "channels_app",
     "voice",
+    "studio",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,10 @@ CHAT_CONNECTION_MESSAGES_PER_MINUTE = env.int("CHAT_CONNECTION_MESSAGES_PER_MINU
 # --- Vendors (keys empty = that vendor is not used; base URLs let you point at a proxy) -----------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
+# LLM gateway: per-request timeout, and the per-model circuit breaker (shared through Redis).
+LLM_TIMEOUT_S = env.int("LLM_TIMEOUT_S", default=20)
+LLM_BREAKER_FAILURES = env.int("LLM_BREAKER_FAILURES", default=5)  # failures in a row that open it
+LLM_BREAKER_COOLDOWN_S = env.int("LLM_BREAKER_COOLDOWN_S", default=30)  # then one trial request
 DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
 DEEPGRAM_BASE_URL = env.str("DEEPGRAM_BASE_URL", default="") or None
 ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")
