@@ -14,7 +14,10 @@ from tests.processes import free_port
 class ThreadedServer:
     def __init__(self, app, *, ws: str = "websockets-sansio"):
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", ws=ws)
+        # asgi3 explicitly: uvicorn's auto-detection takes a bound method (FakeOpenAI.app) for ASGI2.
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", ws=ws, interface="asgi3"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
