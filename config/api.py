@@ -78,3 +78,9 @@ def _not_found(request, exc):
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), str(exc))
+
+
+# --- Routers (imported last: they use the error shape above) ----------------------------------------
+api.add_router("/", "bots.api.router")  # workspaces, bots and their parts, versions, import/export
+api.add_router("/chat", "channels_app.api.router")  # widget config; talk to a bot: JSON or SSE
+api.add_router("/conversations", "conversations.api.router")  # a bot's conversations, transcripts

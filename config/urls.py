@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import path
+from django.views.generic import RedirectView
 
+from bots import demo_api
 from channels_app import views as chat_views
 from config import health
 from config.api import api
@@ -9,6 +11,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("demo-api/orders/<str:order_id>", demo_api.order_status, name="demo-order-status"),
     path("admin/", admin.site.urls),
     path("demo/", chat_views.demo, name="demo"),
 ]

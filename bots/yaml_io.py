@@ -1,0 +1,139 @@
+"""Bots as code: export a bot's definition to YAML and import it into any workspace.
+
+The document is the published snapshot's fields at the top level (so an error's path, such
+as `flows[1].graph.nodes[3].next`, is the same in the YAML and in the validator), plus
+`knowledge_bases` and `secrets` as names only and `channels` without credentials. Secrets
+never leave the workspace: a tool lists the names it needs and the target workspace must
+hold secrets of those names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import yaml
+from django.db import transaction
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as SchemaError
+
+from bots import selectors
+from bots.models import Bot, Workspace
+from bots.schema import NODE_KINDS, BotSnapshot
+from bots.services import apply_snapshot
+from bots.validation import validate_bot
+
+FORMAT_VERSION = 1
+_SNAPSHOT_ONLY = {"bot_id", "schema_version", "knowledge_bases"}
+
+
+class ImportFailed(Exception):
+    """Every problem of a YAML document: `errors` is a list of {path, code, message}."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} problem(s) in the YAML document")
+        self.errors = errors
+
+
+class ChannelDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["web", "whatsapp", "slack", "phone"]
+    settings: dict = Field(default_factory=dict)
+    phone_number: str = ""
+    is_active: bool = True
+
+
+def export_bot(bot: Bot) -> str:
+    snapshot = selectors.draft_snapshot(bot)
+    doc: dict = {"switchboard": FORMAT_VERSION}
+    doc |= snapshot.model_dump(mode="json", exclude=_SNAPSHOT_ONLY, exclude_defaults=True)
+    if snapshot.knowledge_bases:
+        doc["knowledge_bases"] = [kb["name"] for kb in snapshot.knowledge_bases]
+    secrets = sorted({name for tool in snapshot.tools for name in tool.secrets})
+    if secrets:
+        doc["secrets"] = secrets  # references only: values stay in the workspace
+    channels = [
+        ChannelDoc(kind=c.kind, settings=c.settings, phone_number=c.phone_number, is_active=c.is_active).model_dump(
+            exclude_defaults=True
+        )
+        for c in bot.channels.all()
+    ]
+    if channels:
+        doc["channels"] = channels
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def import_bot(*, workspace: Workspace, text: str) -> Bot:
+    """Create the bot (or replace the draft of the bot with the same slug) from a YAML document.
+
+    Raises ImportFailed listing every problem with its YAML path; then nothing has changed.
+    """
+    snapshot, channels = _parse(workspace, text)
+    with transaction.atomic():
+        bot = Bot.objects.filter(workspace=workspace, slug=snapshot.slug).first() or Bot(workspace=workspace)
+        return apply_snapshot(bot=bot, snapshot=snapshot, channels=channels)
+
+
+def _parse(workspace: Workspace, text: str) -> tuple[BotSnapshot, list[dict]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "the document"
+        raise ImportFailed([{"path": where, "code": "yaml.syntax", "message": f"This is not valid YAML: {exc}"}])
+    if not isinstance(data, dict):
+        raise ImportFailed(
+            [{"path": "", "code": "yaml.not_a_bot", "message": "The document must be a mapping of fields."}]
+        )
+    errors: list[dict] = []
+    if data.pop("switchboard", None) != FORMAT_VERSION:
+        errors.append(
+            {
+                "path": "switchboard",
+                "code": "yaml.version",
+                "message": f"Add `switchboard: {FORMAT_VERSION}` at the top.",
+            }
+        )
+    data.pop("secrets", None)  # informational: tools name the secrets they use
+    kb_names = data.pop("knowledge_bases", []) or []
+    raw_channels = data.pop("channels", []) or []
+    kbs = {kb.name: kb.id for kb in workspace.knowledge_bases.filter(name__in=[str(n) for n in kb_names])}
+    for i, name in enumerate(kb_names):
+        if name not in kbs:
+            errors.append(
+                {
+                    "path": f"knowledge_bases[{i}]",
+                    "code": "knowledge_base.missing",
+                    "message": f"This workspace has no knowledge base called “{name}”. Create it first, then import again.",
+                }
+            )
+    channels = []
+    for i, raw in enumerate(raw_channels):
+        try:
+            channels.append(ChannelDoc.model_validate(raw).model_dump())
+        except SchemaError as exc:
+            errors += _schema_errors(exc, f"channels[{i}]")
+    data["knowledge_bases"] = [{"id": kbs[n], "name": n} for n in kb_names if n in kbs]
+    try:
+        snapshot = BotSnapshot.model_validate({**data, "bot_id": 0})
+    except SchemaError as exc:
+        raise ImportFailed(errors + _schema_errors(exc))
+    errors += [{"path": p.path, "code": p.code, "message": p.message} for p in validate_bot(snapshot)]
+    if errors:
+        raise ImportFailed(errors)
+    return snapshot, channels
+
+
+def _schema_errors(exc: SchemaError, prefix: str = "") -> list[dict]:
+    out = []
+    for err in exc.errors():
+        path = prefix
+        loc = list(err["loc"])
+        for i, part in enumerate(loc):
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in NODE_KINDS and i and isinstance(loc[i - 1], int):
+                continue  # pydantic names the node kind it tried; the YAML has no such level
+            else:
+                path += f".{part}" if path else str(part)
+        out.append({"path": path, "code": "yaml.invalid", "message": f"{err['msg']}."})
+    return out
