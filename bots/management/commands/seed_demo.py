@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
             Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.OWNER})
-            bot = seed_demo_bot(workspace)
+            bot = seed_demo_bot(workspace, user)
         if created_password and not password:
             self.stdout.write(f"Admin login created — username: admin  password: {created_password}  (shown once)")
         elif created_password:
