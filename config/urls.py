@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from bots import demo_api
@@ -15,4 +15,5 @@ urlpatterns = [
     path("demo-api/orders/<str:order_id>", demo_api.order_status, name="demo-order-status"),
     path("admin/", admin.site.urls),
     path("demo/", chat_views.demo, name="demo"),
+    path("studio/", include("studio.urls")),
 ]

@@ -1,0 +1,77 @@
+// The bot's saved test cases, run against the draft; the publish button warns when they fail.
+import { useEffect, useState } from "react";
+import { errorMessage, request } from "./api";
+
+export default function TestCases({ cfg }) {
+  const [cases, setCases] = useState([]);
+  const [report, setReport] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [publishNote, setPublishNote] = useState("");
+
+  const load = async () => {
+    const res = await request("GET", cfg.urls.testCases);
+    if (res.ok) setCases(res.data.cases);
+  };
+  useEffect(() => {
+    load();
+  }, []);
+
+  const run = async () => {
+    setBusy(true);
+    const res = await request("POST", cfg.urls.runTests, { version: "draft" });
+    setBusy(false);
+    if (res.ok) setReport(res.data);
+    return res.ok ? res.data : null;
+  };
+
+  const publish = async () => {
+    const result = await run();
+    if (result && result.failed > 0) {
+      const ok = window.confirm(
+        `${result.failed} of ${result.total} test cases fail on this draft. Publish it anyway?`,
+      );
+      if (!ok) return;
+    }
+    const res = await request("POST", cfg.urls.publish, {});
+    setPublishNote(res.ok ? "Published." : errorMessage(res, "Publishing failed."));
+  };
+
+  return (
+    <div className="sb-tests" data-testid="test-cases">
+      <div className="sb-console-bar">
+        <button type="button" onClick={run} disabled={busy || !cases.length}>
+          {busy ? "Running…" : "Run test cases"}
+        </button>
+        {cfg.urls.publish && (
+          <button type="button" className="primary" onClick={publish} disabled={busy}>
+            Publish…
+          </button>
+        )}
+      </div>
+      {publishNote && <div className="sb-note">{publishNote}</div>}
+      {report && (
+        <div className={`sb-note ${report.failed ? "bad" : "good"}`} data-testid="test-summary">
+          {report.failed ? `${report.failed} of ${report.total} failing` : `All ${report.total} passing`}
+        </div>
+      )}
+      {!cases.length && <p className="sb-muted">No test cases yet. Chat in the console, then “Save as test case”.</p>}
+      <ul className="sb-case-list">
+        {cases.map((c) => {
+          const r = report?.results?.find((x) => x.id === c.id);
+          return (
+            <li key={c.id} className={r ? (r.passed ? "pass" : "fail") : ""}>
+              <b>{c.name}</b> <span className="sb-muted">{c.steps} step(s)</span>
+              {r && !r.passed && (
+                <ul>
+                  {r.failures.map((f, i) => (
+                    <li key={i}>{f}</li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
