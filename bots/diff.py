@@ -64,8 +64,9 @@ def _diff_value(where: str, before, after) -> list[Change]:
     if isinstance(before, dict) and isinstance(after, dict):
         out: list[Change] = []
         for key in sorted(set(before) | set(after)):
-            label = "steps" if key == "nodes" else key
-            out += _diff_value(f"{where} › {label}", before.get(key), after.get(key))
+            # A flow's graph is its steps: "Flow “Main” › step faq", not "› graph › nodes › faq".
+            inner = where if key == "graph" else f"{where} › {'steps' if key == 'nodes' else key}"
+            out += _diff_value(inner, before.get(key), after.get(key))
         return out
     if isinstance(before, list) and isinstance(after, list):
         old, new = _keyed(before), _keyed(after)
