@@ -1,0 +1,142 @@
+"""Hybrid retrieval: the one function the dialogue engine calls to ground an answer.
+
+Two ranked lists, fused by reciprocal rank fusion (score = Σ 1 / (60 + rank), Cormack et al.):
+
+* full text — `websearch_to_tsquery` over the generated `search` column (GIN). A question
+  rarely shares *every* word with its answer, so chunks matching all terms rank first and
+  chunks matching some terms follow, ordered by `ts_rank_cd`;
+* vectors — cosine nearest neighbours through the per-dimension HNSW index, one query per
+  embedding model among the knowledge bases asked for (usually one).
+
+Knowledge bases without embeddings (provider "none", or no API key) are searched by full text
+alone. The query embedding is the only network call; repeated questions reuse it (see embed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from knowledge.embed import query_vector
+from knowledge.models import SUPPORTED_DIMENSIONS, TEXT_SEARCH_CONFIG, KnowledgeBase
+
+RRF_K = 60
+CANDIDATES = 40  # per method, before fusion
+# Cosine distance 0.95 = similarity 0.05: the vectors share nothing. Real embedding models put
+# even unrelated texts well above that, so this only drops neighbours that are pure noise.
+MAX_DISTANCE = 0.95
+HNSW_EF_SEARCH = 100  # pgvector's default 40 loses recall once results are filtered by knowledge base
+METHODS = ("vector", "fulltext")
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: int
+    text: str
+    document_title: str
+    source_url: str  # the page's URL, or the uploaded file's name
+    heading: str
+    score: float
+    methods: tuple[str, ...]  # which searches found it: "vector", "fulltext"
+
+
+# Interpolated values are module constants and a checked int, never user input.
+_FULLTEXT_SQL = f"""
+SELECT c.id
+FROM knowledge_chunk c,
+     websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %s) AS q_all,
+     CAST(replace(CAST(q_all AS text), ' & ', ' | ') AS tsquery) AS q_any
+WHERE c.kb_id = ANY(%s) AND c.search @@ q_any
+ORDER BY (c.search @@ q_all) DESC, ts_rank_cd(c.search, q_any) DESC, c.id
+LIMIT %s
+"""  # noqa: S608
+
+
+def _vector_sql(dim: int) -> str:
+    assert dim in SUPPORTED_DIMENSIONS  # the cast must match a partial index's expression exactly
+    return f"""
+SELECT c.id
+FROM knowledge_chunk c
+WHERE c.embedding_dim = {dim} AND c.kb_id = ANY(%(kbs)s)
+  AND c.embedding::vector({dim}) <=> CAST(%(q)s AS vector({dim})) < {MAX_DISTANCE}
+ORDER BY c.embedding::vector({dim}) <=> CAST(%(q)s AS vector({dim}))
+LIMIT %(n)s
+"""  # noqa: S608
+
+
+_DETAILS_SQL = """
+SELECT c.id, c.text, c.heading, d.title, COALESCE(NULLIF(d.url, ''), NULLIF(d.file_name, ''), d.title)
+FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
+WHERE c.id = ANY(%s)
+"""
+
+
+def retrieve(
+    knowledge_base_ids: list[int], query: str, *, top_k: int = 5, methods: tuple[str, ...] = METHODS
+) -> list[RetrievedChunk]:
+    """The `top_k` chunks of these knowledge bases that best answer `query`, best first."""
+    query = query.strip()
+    if not query or not knowledge_base_ids or top_k <= 0:
+        return []
+    kb_ids = list(knowledge_base_ids)
+    rankings: dict[str, list[int]] = {}
+    with transaction.atomic(), connection.cursor() as cur:
+        if "fulltext" in methods:
+            cur.execute(_FULLTEXT_SQL, [query, kb_ids, CANDIDATES])
+            rankings["fulltext"] = [row[0] for row in cur.fetchall()]
+        if "vector" in methods:
+            rankings["vector"] = _vector_ranking(cur, kb_ids, query)
+        fused = _fuse(rankings)[:top_k]
+        if not fused:
+            return []
+        cur.execute(_DETAILS_SQL, [[chunk_id for chunk_id, _, _ in fused]])
+        details = {row[0]: row[1:] for row in cur.fetchall()}
+    return [
+        RetrievedChunk(
+            chunk_id=chunk_id,
+            text=details[chunk_id][0],
+            heading=details[chunk_id][1],
+            document_title=details[chunk_id][2],
+            source_url=details[chunk_id][3],
+            score=round(score, 6),
+            methods=found_by,
+        )
+        for chunk_id, score, found_by in fused
+        if chunk_id in details
+    ]
+
+
+def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for kb in KnowledgeBase.objects.filter(pk__in=kb_ids).exclude(embedding_provider=KnowledgeBase.Provider.NONE):
+        groups[(kb.embedding_provider, kb.embedding_model, kb.embedding_dimension)].append(kb.pk)
+    if not groups:
+        return []
+    cur.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
+    scored: list[tuple[int, int]] = []  # (rank within its model, chunk id): models' distances don't compare
+    for (provider, model, dim), ids in groups.items():
+        vector = query_vector(
+            KnowledgeBase(embedding_provider=provider, embedding_model=model, embedding_dimension=dim), query
+        )
+        if vector is None:
+            continue
+        cur.execute(_vector_sql(dim), {"kbs": ids, "q": _literal(vector), "n": CANDIDATES})
+        scored.extend((rank, row[0]) for rank, row in enumerate(cur.fetchall()))
+    return [chunk_id for _, chunk_id in sorted(scored)]
+
+
+def _literal(vector: list[float]) -> str:
+    return "[" + ",".join(f"{v:.7g}" for v in vector) + "]"
+
+
+def _fuse(rankings: dict[str, list[int]]) -> list[tuple[int, float, tuple[str, ...]]]:
+    scores: dict[int, float] = defaultdict(float)
+    found: dict[int, list[str]] = defaultdict(list)
+    for method, ids in rankings.items():
+        for rank, chunk_id in enumerate(ids, start=1):
+            scores[chunk_id] += 1.0 / (RRF_K + rank)
+            found[chunk_id].append(method)
+    order = sorted(scores, key=lambda cid: (-scores[cid], cid))
+    return [(cid, scores[cid], tuple(found[cid])) for cid in order]

@@ -1,0 +1,10 @@
+"""Celery entry points for knowledge: ids in, the service does the work (and is safe to run twice)."""
+
+from celery import shared_task
+
+from knowledge import services
+
+
+@shared_task(name="knowledge.ingest_document")
+def ingest_document(document_id: int) -> str:
+    return services.document_ingest(document_id)
