@@ -1,0 +1,134 @@
+"""What was said and who takes over. Every text stored here went through `redaction.redact` first."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from bots.models import Bot, Workspace
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        HANDED_OFF = "handed_off", "Handed off to a person"
+        ENDED = "ended", "Ended"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="conversations")
+    bot_version_id = models.BigIntegerField(null=True, blank=True, help_text="The published version it ran on.")
+    channel = models.CharField(max_length=20, default="web", help_text="web, api, whatsapp, slack, voice, studio")
+    contact_id = models.CharField(max_length=200, blank=True, help_text="Who we talk to, as the channel knows them.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    turn_count = models.PositiveIntegerField(default=0)
+    summary = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "status", "-started_at"]),
+            models.Index(fields=["workspace", "contact_id"]),
+        ]
+
+    def __str__(self):
+        return f"Conversation {self.pk} with {self.bot}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        BOT = "bot", "Bot"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    text = models.TextField(help_text="Redacted before storage.")
+    interrupted = models.BooleanField(default=False, help_text="Cut short (barge-in): only what was delivered.")
+    buttons = models.JSONField(default=list, blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.role}: {self.text[:40]}"
+
+
+class Handoff(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLAIMED = "claimed", "Claimed by an agent"
+        CLOSED = "closed", "Closed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
+    reason = models.CharField(max_length=120, help_text="The escalation rule that fired, or “flow”.")
+    queue = models.CharField(max_length=60, default="default")
+    summary = models.TextField(blank=True)
+    slots = models.JSONField(default=dict, blank=True)
+    transfer_to = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Handoff of {self.conversation_id} ({self.reason})"
+
+
+class TurnTrace(models.Model):
+    """Per-turn details for the test console and the admin: what the engine saw and decided."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="traces")
+    turn = models.PositiveIntegerField()
+    timings = models.JSONField(default=dict, blank=True, help_text="Milliseconds per step.")
+    debug = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["turn", "id"]
+
+    def __str__(self):
+        return f"Turn {self.turn} of {self.conversation_id}"
+
+
+class LlmCall(models.Model):
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        FELL_BACK = "fell_back", "Failed, fell back to the next model"
+        BREAKER_OPEN = "breaker_open", "Skipped: circuit breaker open"
+        ERROR = "error", "Error"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="llm_calls", null=True, blank=True
+    )
+    turn = models.PositiveIntegerField(default=0)
+    purpose = models.CharField(max_length=20, default="reply", help_text="reply, classify, summary, memory")
+    model = models.CharField(max_length=100)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    latency_ms = models.FloatField(default=0)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.OK)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.model} ({self.outcome})"
+
+
+class ContactMemory(models.Model):
+    """Long-term facts about a contact, injected into the system prompt of later sessions."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contact_memories")
+    contact_id = models.CharField(max_length=200)
+    facts = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "contact_id"], name="one_memory_per_contact"),
+        ]
+
+    def __str__(self):
+        return f"Memory of {self.contact_id}"

@@ -1,0 +1,110 @@
+"""Writes to conversation records. Every text and JSON detail is redacted here, before storage."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bots.models import Bot
+from conversations.models import ContactMemory, Conversation, Handoff, LlmCall, Message, TurnTrace
+from conversations.redaction import redact, redact_obj
+
+MEMORY_FACTS = 30  # most facts kept per contact
+
+
+def conversation_start(
+    *, bot: Bot, channel: str = "web", contact_id: str = "", bot_version_id: int | None = None, metadata=None
+) -> Conversation:
+    return Conversation.objects.create(
+        workspace_id=bot.workspace_id,
+        bot=bot,
+        channel=channel,
+        contact_id=contact_id,
+        bot_version_id=bot_version_id,
+        metadata=metadata or {},
+    )
+
+
+def record_turn(
+    *,
+    conversation_id: int,
+    turn: int,
+    user_text: str | None,
+    bot_messages: list[dict],
+    trace: dict,
+    timings: dict,
+    llm_calls: list[dict],
+    handoff: dict | None,
+    status: str,
+    counted: bool,
+) -> None:
+    """Store one turn: the user's message, what the bot delivered, its trace, LLM calls, handoff.
+
+    `bot_messages` items: {"text", "buttons", "citations", "interrupted"}.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        rows = []
+        if user_text:
+            rows.append(Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text)))
+        for m in bot_messages:
+            rows.append(
+                Message(
+                    conversation=conversation,
+                    role=Message.Role.BOT,
+                    text=redact(m["text"]),
+                    interrupted=m.get("interrupted", False),
+                    buttons=m.get("buttons") or [],
+                    citations=m.get("citations") or [],
+                )
+            )
+        Message.objects.bulk_create(rows)
+        TurnTrace.objects.create(
+            conversation=conversation,
+            turn=turn,
+            timings={k: round(v, 2) for k, v in timings.items()},
+            debug=redact_obj(trace),
+        )
+        LlmCall.objects.bulk_create(
+            LlmCall(conversation=conversation, turn=turn, **{k: v for k, v in c.items() if k in _LLM_FIELDS})
+            for c in llm_calls
+        )
+        fields = {}
+        if counted:
+            fields["turn_count"] = F("turn_count") + 1
+        if handoff is not None:
+            Handoff.objects.create(
+                conversation=conversation,
+                reason=handoff["reason"][:120],
+                queue=handoff["queue"],
+                summary=redact(handoff["summary"]),
+                slots=redact_obj(handoff["slots"]),
+                transfer_to=handoff.get("transfer_to", ""),
+            )
+            fields["summary"] = redact(handoff["summary"])
+        if status != conversation.status:
+            fields["status"] = status
+            if status == Conversation.Status.ENDED:
+                fields["ended_at"] = timezone.now()
+        if fields:
+            Conversation.objects.filter(pk=conversation.pk).update(**fields)
+
+
+_LLM_FIELDS = {"model", "purpose", "input_tokens", "output_tokens", "ttft_ms", "latency_ms", "outcome", "error"}
+
+
+def remember_contact(*, workspace_id: int, contact_id: str, facts: dict) -> None:
+    """Merge facts learnt in a conversation into the contact's long-term memory (redacted)."""
+    if not contact_id or not facts:
+        return
+    clean = {k: redact(str(v))[:200] for k, v in facts.items() if isinstance(v, str | int | float) and str(v)}
+    if not clean:
+        return
+    with transaction.atomic():
+        memory, _ = ContactMemory.objects.select_for_update().get_or_create(
+            workspace_id=workspace_id, contact_id=contact_id
+        )
+        merged = {**memory.facts, **clean}
+        memory.facts = dict(list(merged.items())[-MEMORY_FACTS:])
+        memory.save(update_fields=["facts", "updated_at"])

@@ -1,0 +1,193 @@
+"""The LLM gateway: one streaming call over the `openai` SDK, with a fallback chain.
+
+For each model of the chain (`prompt.model`, then `prompt.fallback_models`): skip it if its
+circuit breaker is open; otherwise try it, retrying 429 / 5xx / timeouts / dropped connections
+with exponential backoff and jitter (honouring `retry-after`, capped). The first model that
+answers streams its text; if every model fails, `LlmUnavailable` tells the caller to answer
+some other way (knowledge extract or a canned apology) — an outage never reaches the user as
+an error. Every attempt is reported to `record` (one `LlmCall` row each).
+
+The SDK's own retries are off (`max_retries=0`): this loop owns retries so that it can fall
+back to the next model instead of waiting out the SDK's backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import openai
+from django.conf import settings
+
+from dialogue import breaker, tokens
+
+ATTEMPTS_PER_MODEL = 2
+BACKOFF_BASE_S = 0.2
+MAX_RETRY_AFTER_S = 2.0
+RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError, openai.APITimeoutError)
+
+
+class LlmUnavailable(Exception):
+    def __init__(self, message: str, *, partial: bool = False):
+        super().__init__(message)
+        self.partial = partial  # some text was already streamed before the failure
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text as the model wrote it
+
+
+@dataclass
+class Completion:
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    model: str = ""
+
+
+def configured() -> bool:
+    return bool(settings.OPENAI_API_KEY)
+
+
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _client() -> openai.AsyncOpenAI:
+    loop = asyncio.get_running_loop()
+    key = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.LLM_TIMEOUT_S)
+    cached = _clients.get(loop)
+    if cached is None or cached[0] != key:
+        client = openai.AsyncOpenAI(
+            api_key=key[0], base_url=key[1], max_retries=0, timeout=float(settings.LLM_TIMEOUT_S)
+        )
+        _clients[loop] = (key, client)
+        return client
+    return cached[1]
+
+
+def _retry_delay(exc: Exception, attempt: int) -> float:
+    response = getattr(exc, "response", None)
+    if response is not None:
+        header = response.headers.get("retry-after")
+        try:
+            if header is not None:
+                return min(float(header), MAX_RETRY_AFTER_S)
+        except ValueError:
+            pass
+    return BACKOFF_BASE_S * (2**attempt) * (0.5 + random.random() / 2)
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {getattr(exc, 'status_code', '') or ''}".strip(": ")[:300]
+
+
+class Gateway:
+    def __init__(self, record: Callable[[dict], None]):
+        self.record = record  # called with one dict per attempt (LlmCall fields)
+
+    async def stream(
+        self,
+        messages: list[dict],
+        *,
+        models: list[str],
+        temperature: float = 0.3,
+        max_tokens: int = 400,
+        tools: list[dict] | None = None,
+        json_mode: bool = False,
+        purpose: str = "reply",
+    ) -> AsyncIterator[str | Completion]:
+        """Yield text deltas, then one `Completion`; raise `LlmUnavailable` if no model answers."""
+        if not configured():
+            raise LlmUnavailable("no LLM is configured")
+        chain = [m for m in dict.fromkeys(models) if m]
+        for position, model in enumerate(chain):
+            last_model = position == len(chain) - 1
+            if not await breaker.allow(model):
+                self.record({"model": model, "purpose": purpose, "outcome": "breaker_open"})
+                continue
+            for attempt in range(ATTEMPTS_PER_MODEL):
+                streamed = False
+                started = time.perf_counter()
+                call = {"model": model, "purpose": purpose, "input_tokens": tokens.count_messages(messages, model)}
+                try:
+                    async for item in self._once(model, messages, temperature, max_tokens, tools, json_mode, call):
+                        if isinstance(item, str):
+                            if not streamed:
+                                call["ttft_ms"] = (time.perf_counter() - started) * 1000
+                            streamed = True
+                        yield item
+                    call.update(latency_ms=(time.perf_counter() - started) * 1000, outcome="ok")
+                    self.record(call)
+                    await breaker.record_success(model)
+                    return
+                except Exception as exc:  # any failure falls back: an outage never reaches the user
+                    retryable = isinstance(exc, RETRYABLE)
+                    final = streamed or not retryable or attempt == ATTEMPTS_PER_MODEL - 1
+                    outcome = "error" if (last_model and final) or streamed else "fell_back"
+                    call.update(latency_ms=(time.perf_counter() - started) * 1000, outcome=outcome)
+                    call["error"] = _error_text(exc)
+                    self.record(call)
+                    if streamed:
+                        # Text already reached the user: a second model would start over mid-sentence.
+                        await breaker.record_failure(model)
+                        raise LlmUnavailable(str(exc), partial=True)
+                    if final:
+                        if retryable:
+                            await breaker.record_failure(model)
+                        break
+                    await asyncio.sleep(_retry_delay(exc, attempt))
+        raise LlmUnavailable("every model of the chain failed or is switched off by its breaker")
+
+    async def _once(self, model, messages, temperature, max_tokens, tools, json_mode, call):
+        kwargs: dict = {
+            "model": model,
+            "messages": messages,
+            "temperature": temperature,
+            "max_completion_tokens": max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            kwargs["tools"] = tools
+            kwargs["parallel_tool_calls"] = True
+        if json_mode:
+            kwargs["response_format"] = {"type": "json_object"}
+        stream = await _client().chat.completions.create(**kwargs)
+        text: list[str] = []
+        calls: dict[int, dict] = {}
+        async for chunk in stream:
+            if chunk.usage:
+                call["input_tokens"] = chunk.usage.prompt_tokens
+                call["output_tokens"] = chunk.usage.completion_tokens
+            if not chunk.choices:
+                continue
+            delta = chunk.choices[0].delta
+            if delta.content:
+                text.append(delta.content)
+                yield delta.content
+            for tc in delta.tool_calls or []:
+                slot = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                slot["id"] = tc.id or slot["id"]
+                if tc.function:
+                    slot["name"] = tc.function.name or slot["name"]
+                    slot["arguments"] += tc.function.arguments or ""
+        call.setdefault("output_tokens", tokens.count("".join(text), model))
+        yield Completion(
+            text="".join(text),
+            tool_calls=[ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())],
+            model=model,
+        )
+
+    async def complete(self, messages: list[dict], **kwargs) -> Completion:
+        """The whole answer at once (classification, summaries)."""
+        result = Completion()
+        async for item in self.stream(messages, **kwargs):
+            if isinstance(item, Completion):
+                result = item
+        return result

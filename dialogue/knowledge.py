@@ -1,0 +1,62 @@
+"""Grounding answers in the bot's knowledge bases: retrieval, the context block, citations.
+
+Retrieval itself is `knowledge.retrieval.retrieve` (sync, hybrid search); here it runs in a
+thread so the turn's event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+import re
+
+from asgiref.sync import sync_to_async
+
+from dialogue.events import Citation
+
+TOP_K = 4
+PASSAGE_CHARS = 700
+
+
+async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
+    if not kb_ids or not query.strip():
+        return []
+    from knowledge.retrieval import retrieve as hybrid_retrieve
+
+    return await sync_to_async(hybrid_retrieve)(kb_ids, query, top_k=top_k)
+
+
+def context_block(chunks: list) -> str:
+    """Numbered passages for the system prompt; the model cites them as [1], [2]..."""
+    if not chunks:
+        return ""
+    lines = [
+        "\n\nAnswer from these passages when they are relevant, and cite them like [1]. "
+        "If they do not contain the answer, say you don't know."
+    ]
+    for i, chunk in enumerate(chunks, 1):
+        text = " ".join(chunk.text.split())[:PASSAGE_CHARS]
+        lines.append(f"[{i}] {text}\n(source: {chunk.document_title}{' — ' + chunk.heading if chunk.heading else ''})")
+    return "\n".join(lines)
+
+
+def citations_in(text: str, chunks: list) -> list[Citation]:
+    """The passages the answer cites by number, in order of first citation."""
+    seen: list[int] = []
+    for m in re.finditer(r"\[(\d{1,2})\]", text):
+        n = int(m.group(1))
+        if 1 <= n <= len(chunks) and n not in seen:
+            seen.append(n)
+    return [
+        Citation(
+            index=n, title=chunks[n - 1].document_title, url=chunks[n - 1].source_url, heading=chunks[n - 1].heading
+        )
+        for n in seen
+    ]
+
+
+def extractive_answer(chunks: list) -> str | None:
+    """Without an LLM: the best passage, quoted and cited."""
+    if not chunks:
+        return None
+    best = chunks[0]
+    passage = " ".join(best.text.split())[:PASSAGE_CHARS]
+    return f"Here is what I found in “{best.document_title}”: {passage} [1]"

@@ -1,0 +1,144 @@
+"""What the engine asks of the world: classification, the LLM, retrieval, tool secrets.
+
+The engine core takes a `Runtime` so it can be run with inline bots and no database (the
+defaults need none); `dialogue.turn` builds one with the conversation's workspace, the bot
+version's classifier and the knowledge search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bots.schema import BotSnapshot, PromptSpec
+from dialogue import gateway, nlu
+
+DEFAULT_PROMPT = PromptSpec(name="default", system="You are a helpful, concise assistant.")
+
+_classifiers: dict[str, nlu.Classifier] = {}
+
+
+def classifier_for(snapshot: BotSnapshot, blob: bytes | None = None) -> nlu.Classifier:
+    """The bot version's classifier: from its stored model, or trained once per intent set."""
+    key = hashlib.sha256(
+        blob or json.dumps([i.model_dump() for i in snapshot.intents], sort_keys=True).encode()
+    ).hexdigest()
+    clf = _classifiers.get(key)
+    if clf is None:
+        clf = nlu.load(blob) if blob else nlu.load(nlu.train(snapshot.intents))
+        if len(_classifiers) > 256:
+            _classifiers.clear()
+        _classifiers[key] = clf
+    clf.threshold = snapshot.nlu_threshold
+    return clf
+
+
+async def _no_retrieval(kb_ids: list[int], query: str) -> list:
+    return []
+
+
+async def _no_secrets(names: list[str]) -> dict[str, str]:
+    return {}
+
+
+@dataclass
+class Runtime:
+    snapshot: BotSnapshot
+    channel: str = "web"
+    nlu_model: bytes | None = None
+    retrieve: Callable[[list[int], str], Awaitable[list]] = _no_retrieval
+    secrets: Callable[[list[str]], Awaitable[dict[str, str]]] = _no_secrets
+    allowed_hosts: list[str] = field(default_factory=list)
+    llm_calls: list[dict] = field(default_factory=list)  # one per attempt, for LlmCall rows
+
+    def __post_init__(self):
+        self.gateway = gateway.Gateway(self.llm_calls.append)
+
+    @property
+    def llm_available(self) -> bool:
+        return gateway.configured()
+
+    def prompt(self, name: str | None) -> PromptSpec:
+        for prompt in self.snapshot.prompts:
+            if prompt.name == name:
+                return prompt
+        return self.snapshot.prompts[0] if self.snapshot.prompts else DEFAULT_PROMPT
+
+    async def classify(self, text: str) -> tuple[str | None, float]:
+        if not self.snapshot.intents or not text:
+            return None, 0.0
+        if self.snapshot.nlu == "llm" and self.llm_available:
+            return await self._classify_llm(text)
+        return classifier_for(self.snapshot, self.nlu_model).classify(text)
+
+    async def _classify_llm(self, text: str) -> tuple[str | None, float]:
+        names = [i.name for i in self.snapshot.intents]
+        catalogue = "\n".join(f"- {i.name}: e.g. " + "; ".join(i.examples[:3]) for i in self.snapshot.intents)
+        messages = [
+            {
+                "role": "system",
+                "content": "Classify the user's message into one of these intents, or null if none fits.\n"
+                f'{catalogue}\nAnswer in JSON: {{"intent": <name or null>, "confidence": <0..1>}}',
+            },
+            {"role": "user", "content": text},
+        ]
+        prompt = self.prompt(None)
+        try:
+            result = await self.gateway.complete(
+                messages,
+                models=[prompt.model, *prompt.fallback_models],
+                temperature=0,
+                max_tokens=60,
+                json_mode=True,
+                purpose="classify",
+            )
+            data = json.loads(result.text or "{}")
+        except (gateway.LlmUnavailable, ValueError):
+            return classifier_for(self.snapshot, self.nlu_model).classify(text)
+        intent = data.get("intent") if isinstance(data, dict) else None
+        try:
+            confidence = float(data.get("confidence", 0)) if isinstance(data, dict) else 0.0
+        except (TypeError, ValueError):
+            confidence = 0.0
+        if intent not in names or confidence < self.snapshot.nlu_threshold:
+            return None, confidence
+        return intent, confidence
+
+    async def summarise(self, transcript: list[dict], slots: dict) -> str:
+        """A few sentences for a human agent: the LLM's, or an extract when there is none."""
+        if self.llm_available and transcript:
+            prompt = self.prompt(None)
+            lines = "\n".join(f"{m['role']}: {m['content']}" for m in transcript[-20:])
+            messages = [
+                {
+                    "role": "system",
+                    "content": "Summarise this support conversation for the human agent taking "
+                    "over, in at most three sentences: what the person wants and what was tried.",
+                },
+                {"role": "user", "content": lines},
+            ]
+            try:
+                result = await self.gateway.complete(
+                    messages,
+                    models=[prompt.model, *prompt.fallback_models],
+                    temperature=0,
+                    max_tokens=150,
+                    purpose="summary",
+                )
+                if result.text.strip():
+                    return result.text.strip()
+            except gateway.LlmUnavailable:
+                pass
+        return extractive_summary(transcript, slots)
+
+
+def extractive_summary(transcript: list[dict], slots: dict) -> str:
+    said = [m["content"] for m in transcript if m["role"] == "user"][-3:]
+    parts = []
+    if said:
+        parts.append("The person said: " + " / ".join(f"“{s[:160]}”" for s in said) + ".")
+    if slots:
+        parts.append("Details collected: " + "; ".join(f"{k}: {v}" for k, v in slots.items()) + ".")
+    return " ".join(parts) or "The conversation had just started."

@@ -1,0 +1,110 @@
+"""Typed slot validation for `ask` nodes: one parser per slot type, in a registry.
+
+Each parser takes the user's answer and the node, and returns the normalized value or raises
+`Invalid` with the hint used in the default reprompt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+
+from bots.schema import AskNode
+
+
+class Invalid(ValueError):
+    pass
+
+
+PARSERS: dict[str, Callable[[str, AskNode], object]] = {}
+
+
+def parser(kind: str):
+    def register(fn):
+        PARSERS[kind] = fn
+        return fn
+
+    return register
+
+
+@parser("text")
+def _text(value: str, node: AskNode):
+    if not value.strip():
+        raise Invalid("Please type an answer.")
+    return value.strip()
+
+
+@parser("number")
+def _number(value: str, node: AskNode):
+    m = re.search(r"-?\d+(?:[.,]\d+)?", value.replace(" ", ""))
+    if not m:
+        raise Invalid("Please answer with a number.")
+    raw = m.group().replace(",", ".")
+    return float(raw) if "." in raw else int(raw)
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+
+
+@parser("email")
+def _email(value: str, node: AskNode):
+    m = _EMAIL.search(value)
+    if not m:
+        raise Invalid("Please give an email address, like name@example.com.")
+    return m.group().lower()
+
+
+@parser("phone")
+def _phone(value: str, node: AskNode):
+    digits = re.sub(r"[^\d+]", "", value)
+    if not 7 <= len(digits.lstrip("+")) <= 15:
+        raise Invalid("Please give a phone number, with its country code if you are abroad.")
+    return digits
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%B %d %Y", "%d %B %Y", "%b %d %Y", "%d %b %Y")
+
+
+@parser("date")
+def _date(value: str, node: AskNode):
+    text = value.strip().lower().replace(",", "")
+    if text == "today":
+        return date.today().isoformat()
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date().isoformat()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    raise Invalid("Please give a date, like 2025-03-14.")
+
+
+@parser("choice")
+def _choice(value: str, node: AskNode):
+    text = value.strip().lower()
+    for choice in node.choices:
+        if text == choice.lower():
+            return choice
+    for choice in node.choices:
+        if choice.lower() in text:
+            return choice
+    raise Invalid("Please pick one of: " + ", ".join(node.choices) + ".")
+
+
+@parser("regex")
+def _regex(value: str, node: AskNode):
+    if node.pattern and not re.fullmatch(node.pattern, value.strip()):
+        raise Invalid("That doesn't look right; please check the format.")
+    return value.strip()
+
+
+@parser("digits")
+def _digits(value: str, node: AskNode):
+    digits = re.sub(r"[\s\-#*]", "", value)
+    if not digits.isdigit():
+        raise Invalid("Please answer with digits only (you can use the keypad).")
+    return digits
+
+
+def validate(node: AskNode, value: str):
+    return PARSERS[node.type](value, node)

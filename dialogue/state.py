@@ -1,0 +1,75 @@
+"""Short-term session state: where the conversation is in its flows, its slots, recent turns.
+
+Kept in Redis as JSON under `sb:session:<conversation id>`, expiring after the bot's
+`session_ttl_s` of silence. Redis clients are per event loop (a client's connections belong
+to the loop that opened them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from dataclasses import asdict, dataclass, field
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+
+@dataclass
+class SessionState:
+    flow: str | None = None  # flow whose `node` waits for the user's answer
+    node: str | None = None
+    llm_flow: str | None = None  # the llm node in control between flows ("flows hand back to the LLM")
+    llm_node: str | None = None
+    slots: dict = field(default_factory=dict)
+    retries: int = 0  # failed answers to the current ask node
+    history: list[dict] = field(default_factory=list)  # [{"role": "user"|"assistant", "content": ...}]
+    summary: str = ""  # of the turns that slid out of the window
+    turns: int = 0
+    low_confidence_streak: int = 0
+    tool_failures: int = 0
+    status: str = "active"  # active, handed_off, ended
+    memory: dict = field(default_factory=dict)  # long-term facts about the contact, loaded at start
+    started: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> SessionState:
+        data = json.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def redis_client() -> aioredis.Redis:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = aioredis.from_url(settings.REDIS_URL)
+        _clients[loop] = client
+    return client
+
+
+def _key(conversation_id: int) -> str:
+    return f"sb:session:{conversation_id}"
+
+
+async def load(conversation_id: int) -> SessionState | None:
+    raw = await redis_client().get(_key(conversation_id))
+    return SessionState.from_json(raw) if raw else None
+
+
+async def save(conversation_id: int, state: SessionState, ttl_s: int | None) -> None:
+    """Store the state; `ttl_s=None` keeps the expiry it already has."""
+    if ttl_s is None:
+        await redis_client().set(_key(conversation_id), state.to_json(), keepttl=True)
+    else:
+        await redis_client().set(_key(conversation_id), state.to_json(), ex=max(ttl_s, 1))
+
+
+async def clear(conversation_id: int) -> None:
+    await redis_client().delete(_key(conversation_id))

@@ -1,0 +1,256 @@
+"""The one entry point every channel calls to run a turn.
+
+    async for event in run_turn(conversation, snapshot, inbound, mode="chat"):
+        ...  # dialogue.events: TextDelta, SentenceEnd, MessageDone, ToolStarted, ToolFinished, Handoff, End
+
+    run_turn(
+        conversation: Conversation | int,     # or conversation_id=<int>
+        snapshot: BotSnapshot,                # the published (or draft, in the studio) bot
+        inbound: Inbound,
+        *,
+        mode: "chat" | "voice" = "chat",
+        nlu_model: bytes | None = None,       # BotVersion.nlu_model; default: looked up / trained once
+        on_trace: Callable[[dict], None] | None = None,  # debug hook: the turn's trace, redacted
+    ) -> AsyncIterator[Event]
+
+* One turn per conversation at a time: a Redis lock; a second caller waits up to
+  `LOCK_WAIT_S`, then gets `TurnBusy`.
+* Cancellable anywhere (barge-in: cancel the task iterating it, or `aclose()` it): what was
+  already yielded is stored, the unfinished message marked `interrupted`, and the session state
+  is saved consistent. Voice, which knows what the caller actually *heard*, then calls
+  `record_interrupted(conversation_id, heard=...)` to narrow the stored text to that.
+* After the last event: messages (redacted), a `TurnTrace`, one `LlmCall` per LLM attempt, a
+  `Handoff` row when the bot handed off, the contact's long-term memory. The trace's `debug`
+  holds flow/node reached, slots before/after, intent and confidence, retrieved chunks, tool
+  calls, escalation rules checked and the one that fired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets as _secrets
+import time
+from collections.abc import AsyncIterator, Callable
+
+from asgiref.sync import sync_to_async
+
+from bots.models import BotVersion, Secret
+from bots.schema import BotSnapshot
+from conversations import services
+from conversations.models import ContactMemory, Conversation, Message
+from conversations.redaction import redact, redact_obj
+from dialogue import knowledge
+from dialogue import state as session
+from dialogue.engine import Turn
+from dialogue.events import Event, Inbound, MessageDone, TextDelta
+from dialogue.runtime import Runtime
+
+LOCK_TTL_MS = 120_000  # a crashed process frees the conversation after this
+LOCK_WAIT_S = 10.0
+
+
+class TurnBusy(RuntimeError):
+    pass
+
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+async def _acquire(conversation_id: int) -> str:
+    token = _secrets.token_hex(8)
+    key = f"sb:turnlock:{conversation_id}"
+    deadline = time.monotonic() + LOCK_WAIT_S
+    client = session.redis_client()
+    while not await client.set(key, token, nx=True, px=LOCK_TTL_MS):
+        if time.monotonic() > deadline:
+            raise TurnBusy("Another message of this conversation is still being answered.")
+        await asyncio.sleep(0.02)
+    return token
+
+
+async def _release(conversation_id: int, token: str) -> None:
+    await session.redis_client().eval(_RELEASE, 1, f"sb:turnlock:{conversation_id}", token)
+
+
+class _Delivered:
+    """What the consumer has actually received: whole messages, and the one being streamed."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        self.partial: list[str] = []
+
+    def track(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self.partial.append(event.text)
+        elif isinstance(event, MessageDone):
+            self.partial = []
+            self.messages.append(
+                {
+                    "text": event.text,
+                    "buttons": event.buttons,
+                    "citations": [c.__dict__ for c in event.citations],
+                    "interrupted": False,
+                }
+            )
+
+    def all(self, interrupted: bool) -> list[dict]:
+        if interrupted and "".join(self.partial).strip():
+            return [*self.messages, {"text": "".join(self.partial).strip(), "interrupted": True}]
+        return self.messages
+
+
+@sync_to_async
+def _context(conversation_id: int, nlu_model: bytes | None):
+    conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
+    if nlu_model is None and conversation.bot_version_id:
+        nlu_model = _version_model(conversation.bot_version_id)
+    return conversation, nlu_model
+
+
+_models: dict[int, bytes | None] = {}
+
+
+def _version_model(version_id: int) -> bytes | None:
+    """A version's classifier bytes never change: read once per process."""
+    if version_id not in _models:
+        raw = BotVersion.objects.filter(pk=version_id).values_list("nlu_model", flat=True).first()
+        _models[version_id] = bytes(raw) if raw else None
+    return _models[version_id]
+
+
+@sync_to_async
+def _memory(workspace_id: int, contact_id: str) -> dict:
+    if not contact_id:
+        return {}
+    return (
+        ContactMemory.objects.filter(workspace_id=workspace_id, contact_id=contact_id)
+        .values_list("facts", flat=True)
+        .first()
+        or {}
+    )
+
+
+def _secret_loader(workspace_id: int):
+    @sync_to_async
+    def load(names: list[str]) -> dict[str, str]:
+        # Workspace-scoped: a tool can only read its own workspace's secrets, and only those it declares.
+        return {s.name: s.reveal() for s in Secret.objects.filter(workspace_id=workspace_id, name__in=names)}
+
+    return load
+
+
+def _args(conversation, snapshot, inbound, conversation_id):
+    # Accept the call shapes channels were written against: (snapshot, conversation_id=...) too.
+    if isinstance(conversation, BotSnapshot):
+        conversation, snapshot = None, conversation
+    if conversation is None:
+        conversation = conversation_id
+    cid = conversation.pk if isinstance(conversation, Conversation) else int(conversation)
+    if snapshot is None or inbound is None:
+        raise TypeError("run_turn needs a conversation, a snapshot and an inbound message")
+    return cid, snapshot, inbound
+
+
+async def run_turn(
+    conversation: Conversation | int | BotSnapshot | None = None,
+    snapshot: BotSnapshot | None = None,
+    inbound: Inbound | None = None,
+    *,
+    conversation_id: int | None = None,
+    mode: str = "chat",
+    nlu_model: bytes | None = None,
+    on_trace: Callable[[dict], None] | None = None,
+) -> AsyncIterator[Event]:
+    cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
+    token = await _acquire(cid)
+    try:
+        started = time.perf_counter()
+        conv, nlu_blob = await _context(cid, nlu_model)
+        state = await session.load(cid)
+        if state is None:
+            state = session.SessionState(memory=await _memory(conv.workspace_id, conv.contact_id))
+            state.status = "handed_off" if conv.status == Conversation.Status.HANDED_OFF else "active"
+        runtime = Runtime(
+            snapshot,
+            channel=conv.channel,
+            nlu_model=nlu_blob,
+            retrieve=knowledge.retrieve,
+            secrets=_secret_loader(conv.workspace_id),
+            allowed_hosts=list(conv.workspace.tool_allowed_hosts or []),
+        )
+        turn = Turn(snapshot, state, inbound, runtime, mode=mode)
+        turn.timings["load_ms"] = (time.perf_counter() - started) * 1000
+        delivered = _Delivered()
+        completed = False
+        try:
+            async for event in turn.run():
+                delivered.track(event)
+                yield event
+            completed = True
+        finally:
+            # Shielded: a second cancellation (the caller hanging up mid-save) must not lose the turn.
+            await asyncio.shield(_finish(conv, snapshot, turn, delivered, completed, started, on_trace))
+    finally:
+        await asyncio.shield(_release(cid, token))
+
+
+async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: bool, started: float, on_trace):
+    state = turn.state
+    bot_messages = delivered.all(interrupted=not completed)
+    if not completed:
+        turn.trace["interrupted"] = True
+        heard = " ".join(m["text"] for m in bot_messages)
+        if heard and (not state.history or state.history[-1]["role"] != "assistant"):
+            state.history.append({"role": "assistant", "content": heard + " …(interrupted)"})
+    # Later turns see the conversation redacted; the live turn already had the raw text.
+    state.history = [{"role": m["role"], "content": redact(m["content"])} for m in state.history]
+    await session.save(conv.pk, state, snapshot.session_ttl_s)
+    turn.timings["total_ms"] = (time.perf_counter() - started) * 1000
+    path = turn.trace["path"]
+    if path:
+        turn.trace["flow"], turn.trace["node"] = path[-1].split("/", 1)
+    trace = redact_obj(turn.trace)
+    user_text = turn.text if turn.inbound.kind != "event" else None
+    await sync_to_async(services.record_turn)(
+        conversation_id=conv.pk,
+        turn=state.turns,
+        user_text=user_text,
+        bot_messages=bot_messages,
+        trace=trace,
+        timings=turn.timings,
+        llm_calls=turn.runtime.llm_calls,
+        handoff=turn.handoff,
+        status=state.status,
+        counted=user_text is not None,
+    )
+    if conv.contact_id and state.slots:
+        await sync_to_async(services.remember_contact)(
+            workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=state.slots
+        )
+    if on_trace is not None:
+        on_trace({"timings": turn.timings, **trace})
+
+
+async def record_interrupted(conversation_id: int, *, heard: str) -> None:
+    """Voice barge-in: keep only what the caller heard of the bot's last message.
+
+    Waits for the cancelled turn to finish saving (it holds the conversation's lock)."""
+    token = await _acquire(conversation_id)
+    try:
+        await sync_to_async(_narrow_last_message)(conversation_id, heard)
+        state = await session.load(conversation_id)
+        if state and state.history and state.history[-1]["role"] == "assistant":
+            state.history[-1]["content"] = redact(heard) + " …(interrupted)"
+            await session.save(conversation_id, state, None)
+    finally:
+        await _release(conversation_id, token)
+
+
+def _narrow_last_message(conversation_id: int, heard: str) -> None:
+    last = Message.objects.filter(conversation_id=conversation_id, role=Message.Role.BOT).order_by("-id").first()
+    if last is not None:
+        last.text, last.interrupted = redact(heard), True
+        last.save(update_fields=["text", "interrupted"])
