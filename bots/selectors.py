@@ -104,8 +104,10 @@ def draft_snapshot(bot: Bot) -> BotSnapshot:
 
 
 def content_hash(snapshot: BotSnapshot) -> str:
-    """Same definitions, same hash: the bot's id is left out so an imported copy hashes the same."""
+    """Same definitions, same hash: database ids (the bot's, its knowledge bases') are left out,
+    so a copy imported into another workspace hashes the same."""
     data = snapshot.model_dump(mode="json", exclude={"bot_id"})
+    data["knowledge_bases"] = [kb["name"] for kb in snapshot.knowledge_bases]
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
