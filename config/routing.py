@@ -4,6 +4,7 @@ from channels.generic.websocket import WebsocketConsumer
 from django.urls import path, re_path
 
 from config.health import HealthSocket
+from voice.routing import websocket_urlpatterns as voice_urlpatterns
 
 
 class UnknownPath(WebsocketConsumer):
@@ -15,5 +16,6 @@ class UnknownPath(WebsocketConsumer):
 
 websocket_urlpatterns = [
     path("ws/health/", HealthSocket.as_asgi()),
+    *voice_urlpatterns,
     re_path(r"", UnknownPath.as_asgi()),  # must stay last
 ]

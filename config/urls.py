@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("demo-api/orders/<str:order_id>", demo_api.order_status, name="demo-order-status"),
     path("admin/", admin.site.urls),
+    path("voice/", include("voice.urls")),
     path("demo/", chat_views.demo, name="demo"),
     path("studio/", include("studio.urls")),
 ]

@@ -1,0 +1,207 @@
+"""A local Deepgram live-transcription server (wire facts: ../shared/reference/deepgram.md).
+
+It speaks the real `/v1/listen` WebSocket protocol to the real `deepgram-sdk`: binary frames of
+mu-law audio in, JSON `Results` / `SpeechStarted` / `UtteranceEnd` / `Metadata` out. It does not
+recognise words: it detects speech by energy and, when a stretch of speech is followed by
+`final_delay` seconds of silence, answers the next scripted transcript. Tests script what the
+caller "said" with `fake.say(...)`; faults: `reject` handshakes, `drop()` live connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import audioop
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from tests.fakes.server import ThreadedServer
+
+SPEECH_RMS = 300  # 16-bit RMS above which a 20 ms frame counts as speech
+
+
+@dataclass
+class Utterance:
+    text: str
+    interim: str | None = None  # sent `interim_delay` after speech onset; defaults to the first word
+
+
+class FakeDeepgram:
+    def __init__(self, *, final_delay: float = 0.25, interim_delay: float = 0.12):
+        self.final_delay = final_delay
+        self.interim_delay = interim_delay
+        self.connections: list[dict] = []  # one record per accepted connection: query, headers
+        self.finals_sent: list[tuple[float, str]] = []
+        self.reject = 0  # refuse this many upcoming handshakes (HTTP 503)
+        self._script: deque[Utterance] = deque()
+        self._live: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadedServer(self.app)
+
+    # --- control -------------------------------------------------------------------------
+    def start(self) -> FakeDeepgram:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def say(self, *texts: str | Utterance) -> None:
+        """Queue what the next speech segments will be transcribed as, in order."""
+        with self._lock:
+            self._script.extend(t if isinstance(t, Utterance) else Utterance(t) for t in texts)
+
+    def drop(self) -> None:
+        """Close every live connection abruptly (1011), as on a network fault."""
+        for loop, event in list(self._live):
+            loop.call_soon_threadsafe(event.set)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._script.clear()
+        self.connections.clear()
+        self.finals_sent.clear()
+        self.reject = 0
+        self.final_delay = 0.25
+        self.interim_delay = 0.12
+
+    def _next(self) -> Utterance:
+        with self._lock:
+            return self._script.popleft() if self._script else Utterance("hello")
+
+    # --- ASGI ------------------------------------------------------------------------------
+    async def app(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return
+        await receive()  # websocket.connect
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if (
+            self.reject > 0
+            or scope["path"] != "/v1/listen"
+            or not headers.get("authorization", "").startswith("Token ")
+        ):
+            self.reject = max(0, self.reject - 1)
+            await send({"type": "websocket.close", "code": 1011})  # before accept: an HTTP 403 refusal
+            return
+        query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
+        self.connections.append({"query": query, "headers": headers})
+        await send({"type": "websocket.accept"})
+        await _Session(self, query, receive, send).run()
+
+
+class _Session:
+    def __init__(self, fake: FakeDeepgram, query: dict, receive, send):
+        self.fake, self.query, self.receive, self.send = fake, query, receive, send
+        self.audio_s = 0.0  # seconds of audio received: Deepgram's timestamps are in audio time
+        self.in_speech = False
+        self.onset_at = 0.0
+        self.timers: list[asyncio.TimerHandle] = []
+        self.utterance: Utterance | None = None
+        self.dropped = asyncio.Event()
+
+    async def run(self):
+        loop = asyncio.get_running_loop()
+        entry = (loop, self.dropped)
+        self.fake._live.append(entry)
+        dropper = asyncio.create_task(self._drop_on_request())
+        try:
+            while True:
+                message = await self.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("bytes") is not None:
+                    self._audio(message["bytes"])
+                elif message.get("text") is not None:
+                    if await self._control(json.loads(message["text"])):
+                        return
+        finally:
+            dropper.cancel()
+            for t in self.timers:
+                t.cancel()
+            self.fake._live.remove(entry)
+
+    async def _drop_on_request(self):
+        await self.dropped.wait()
+        for t in self.timers:
+            t.cancel()
+        await self.send({"type": "websocket.close", "code": 1011, "reason": "NET-0000"})
+
+    async def _control(self, msg: dict) -> bool:
+        kind = msg.get("type")
+        if kind == "Finalize" and self.in_speech:
+            self._final(from_finalize=True)
+        elif kind == "CloseStream":
+            meta = {"type": "Metadata", "request_id": "fake", "duration": self.audio_s, "channels": 1}
+            await self._emit(meta)
+            await self.send({"type": "websocket.close", "code": 1000})
+            return True
+        return False
+
+    def _audio(self, chunk: bytes):
+        start = self.audio_s
+        self.audio_s += len(chunk) / 8000
+        if not chunk or audioop.rms(audioop.ulaw2lin(chunk, 2), 2) < SPEECH_RMS:
+            return
+        loop = asyncio.get_running_loop()
+        for t in self.timers[1:]:
+            t.cancel()  # more speech: the end-of-utterance timer starts again
+        self.timers = self.timers[:1]
+        if not self.in_speech:
+            self.in_speech, self.onset_at = True, start
+            self.utterance = self.fake._next()
+            if self.query.get("vad_events") == "true":
+                self._spawn({"type": "SpeechStarted", "channel": [0, 1], "timestamp": round(start, 3)})
+            if self.query.get("interim_results") == "true":
+                interim = self.utterance.interim or self.utterance.text.split(" ")[0]
+                self.timers = [loop.call_later(self.fake.interim_delay, self._results, interim, False, False)]
+            else:
+                self.timers = [loop.call_later(3600, lambda: None)]
+        self.timers.append(loop.call_later(self.fake.final_delay, self._final))
+
+    def _final(self, from_finalize: bool = False):
+        for t in self.timers:
+            t.cancel()
+        self.timers = []
+        self.in_speech = False
+        text = self.utterance.text if self.utterance else ""
+        self.fake.finals_sent.append((time.monotonic(), text))
+        self._results(text, True, True, from_finalize)
+        if self.query.get("utterance_end_ms"):
+            self._spawn({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": round(self.audio_s, 3)})
+
+    def _results(self, text: str, is_final: bool, speech_final: bool, from_finalize: bool = False):
+        words = [
+            {"word": w.lower().strip(".,?!"), "start": self.onset_at, "end": self.audio_s, "confidence": 0.98}
+            for w in text.split()
+        ]
+        self._spawn(
+            {
+                "type": "Results",
+                "channel_index": [0, 1],
+                "duration": round(self.audio_s - self.onset_at, 3),
+                "start": round(self.onset_at, 3),
+                "is_final": is_final,
+                "speech_final": speech_final,
+                "from_finalize": from_finalize,
+                "channel": {"alternatives": [{"transcript": text, "confidence": 0.98, "words": words}]},
+                "metadata": {
+                    "request_id": "fake",
+                    "model_info": {"name": "general-nova-3", "version": "x", "arch": "nova-3"},
+                },
+            }
+        )
+
+    def _spawn(self, msg: dict):
+        asyncio.get_running_loop().create_task(self._emit(msg))
+
+    async def _emit(self, msg: dict):
+        with contextlib.suppress(Exception):  # the client may have gone away meanwhile
+            await self.send({"type": "websocket.send", "text": json.dumps(msg)})

@@ -1,0 +1,127 @@
+"""Voice fixtures: the vendor fakes (Deepgram, ElevenLabs, Twilio REST) and an ASGI server
+pointed at them, and a published phone bot to call."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import vendor_env
+from tests.fakes.deepgram_server import FakeDeepgram
+from tests.fakes.elevenlabs_server import FakeElevenLabs
+from tests.fakes.twilio_client import FakeTwilioRest, TwilioCall
+from tests.processes import start_asgi
+from tests.services import subprocess_env
+
+PUBLIC = "https://voice.example.test"
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "twilio-test-auth-token"
+BOT_NUMBER = "+14155550100"
+
+
+@pytest.fixture(scope="session")
+def fake_deepgram():
+    fake = FakeDeepgram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_elevenlabs():
+    fake = FakeElevenLabs().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_twilio():
+    fake = FakeTwilioRest(ACCOUNT_SID, AUTH_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def voice_server(django_db_setup, django_db_blocker, fake_openai_server, fake_deepgram, fake_elevenlabs, fake_twilio):
+    env = subprocess_env(
+        **vendor_env(fake_openai_server),
+        PUBLIC_BASE_URL=PUBLIC,
+        DEEPGRAM_API_KEY="dg-test-key",
+        DEEPGRAM_BASE_URL=fake_deepgram.base_url,
+        ELEVENLABS_API_KEY="el-test-key",
+        ELEVENLABS_BASE_URL=fake_elevenlabs.base_url,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+    )
+    proc, base = start_asgi(env)
+    yield base
+    proc.stop()
+
+
+@pytest.fixture
+def fakes(fake_openai, fake_deepgram, fake_elevenlabs, fake_twilio):
+    for fake in (fake_deepgram, fake_elevenlabs, fake_twilio):
+        fake.reset()
+    yield fake_openai, fake_deepgram, fake_elevenlabs, fake_twilio
+
+
+@pytest.fixture
+async def place_call(voice_server, fake_twilio):
+    calls: list[TwilioCall] = []
+
+    async def place(to: str = BOT_NUMBER) -> TwilioCall:
+        call = await TwilioCall.place(
+            voice_server, public_base_url=PUBLIC, auth_token=AUTH_TOKEN, to=to, rest=fake_twilio
+        )
+        calls.append(call)
+        return call
+
+    yield place
+    for call in calls:
+        await call.close()
+
+
+BOT_YAML = """
+switchboard: 1
+name: Acme Phone
+slug: acme-phone
+greeting: Thanks for calling Acme.
+voice:
+  silence_timeout_s: 1.5
+  silence_reprompts: 1
+  transfer_number: "+14155550199"
+  barge_in_sensitivity: {sensitivity}
+prompts:
+  - name: answer
+    system: You answer questions about Acme on the phone.
+    mode: voice
+flows:
+  - name: main
+    is_entry: true
+    graph:
+      entry: answer
+      nodes:
+        - id: answer
+          kind: llm
+          prompt: answer
+channels:
+  - kind: phone
+    phone_number: "{number}"
+"""
+
+
+def publish(yaml_text: str):
+    """Import a bot from YAML into a fresh workspace and publish it."""
+    from bots.models import Workspace
+    from bots.services import publish_bot
+    from bots.yaml_io import import_bot
+
+    n = Workspace.objects.count() + 1
+    workspace = Workspace.objects.create(name=f"Acme {n}", slug=f"acme-{n}")
+    bot = import_bot(workspace=workspace, text=yaml_text)
+    publish_bot(bot=bot, user=None)
+    return bot
+
+
+@pytest.fixture
+def phone_bot(transactional_db):
+    return publish(BOT_YAML.format(sensitivity="medium", number=BOT_NUMBER))

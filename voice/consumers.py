@@ -1,0 +1,92 @@
+"""Twilio's media stream for one call (bidirectional `<Connect><Stream>`).
+
+Thin: parses Twilio's JSON messages and hands them to the call's `CallPipeline`, which lives as
+long as this socket. A malformed or unknown message is logged and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from config.logging import bind
+from voice import services
+from voice.pipeline import CallPipeline
+
+log = logging.getLogger(__name__)
+
+
+class MediaStreamConsumer(AsyncWebsocketConsumer):
+    pipeline: CallPipeline | None = None
+
+    async def connect(self):
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.pipeline is not None:
+            await self.pipeline.stop()
+            self.pipeline = None
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+            handler = HANDLERS[message["event"]]
+        except (ValueError, KeyError, TypeError):
+            log.warning("skipped a malformed or unknown media-stream message")
+            return
+        try:
+            await handler(self, message)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            log.warning("skipped a malformed %s message", message.get("event"))
+
+    async def send_json(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message))
+
+    async def on_connected(self, message):
+        pass
+
+    async def on_start(self, message):
+        if self.pipeline is not None:
+            return
+        start = message["start"]
+        params = start.get("customParameters") or {}
+        try:
+            ctx = await sync_to_async(services.stream_open)(token=params.get("token", ""), call_sid=start["callSid"])
+        except services.BadStreamToken:
+            log.warning("refused a media stream with a bad token")
+            await self.close(code=4403)
+            return
+        bind(bot_id=ctx.bot_id, conversation_id=ctx.conversation_id, workspace_id=ctx.workspace_id)
+        self.pipeline = CallPipeline(ctx, stream_sid=start["streamSid"], send=self.send_json)
+        await self.pipeline.start()
+
+    async def on_media(self, message):
+        if self.pipeline is not None and message["media"].get("track", "inbound") == "inbound":
+            await self.pipeline.on_audio(base64.b64decode(message["media"]["payload"], validate=True))
+
+    async def on_mark(self, message):
+        if self.pipeline is not None:
+            self.pipeline.on_mark(message["mark"]["name"])
+
+    async def on_dtmf(self, message):
+        digit = message["dtmf"]["digit"]
+        if self.pipeline is not None and digit in "0123456789*#" and len(digit) == 1:
+            await self.pipeline.on_dtmf(digit)
+
+    async def on_stop(self, message):
+        await self.close()
+
+
+HANDLERS = {
+    "connected": MediaStreamConsumer.on_connected,
+    "start": MediaStreamConsumer.on_start,
+    "media": MediaStreamConsumer.on_media,
+    "mark": MediaStreamConsumer.on_mark,
+    "dtmf": MediaStreamConsumer.on_dtmf,
+    "stop": MediaStreamConsumer.on_stop,
+}

@@ -1,0 +1,281 @@
+"""One phone call's pipeline, owned in-process by its media-stream consumer (asyncio tasks only).
+
+    caller audio ─▶ VAD (barge-in, end of speech) ─▶ STT stream ─▶ end of utterance
+        ─▶ dialogue turn (voice mode) ─▶ sentences ─▶ Speaker (TTS, media + marks) ─▶ Twilio
+
+No frame crosses the channel layer or the database: frames go from the socket into the VAD and
+onto the STT queue. Stored are only events: the engine's messages, the call's outcome and one
+row of latency figures per turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.urls import reverse
+
+from dialogue.events import End, Handoff, Inbound, SentenceEnd, TextDelta
+from dialogue.turn import record_interrupted, run_turn
+from voice import services, telephony, twiml
+from voice.models import Call
+from voice.speaker import Reply, Speaker, Timing
+from voice.stt import STT_PROVIDERS, SpeechStarted, SttDisconnected, Transcript, UtteranceEnd
+from voice.vad import SpeechDetector, is_back_channel
+
+log = logging.getLogger(__name__)
+
+DTMF_GAP_S = 1.5  # digits typed further apart than this are separate inputs
+AUDIO_BACKLOG_FRAMES = 250  # 5 s of caller audio kept while the STT stream reconnects
+GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
+STT_LOST = "Sorry, I'm having trouble hearing you."
+CALL_AGAIN = "Please call again later. Goodbye."
+NO_TRANSFER = "Sorry, nobody is available to take your call right now. Goodbye."
+
+
+class CallPipeline:
+    def __init__(self, ctx: services.CallContext, *, stream_sid: str, send, stt: str = "deepgram"):
+        self.ctx = ctx
+        self.voice = ctx.snapshot.voice
+        self.send = send
+        self.stream_sid = stream_sid
+        self.speaker = Speaker(send, stream_sid=stream_sid, voice=self.voice, version_key=f"v{ctx.version_id}")
+        self.vad = SpeechDetector(self.voice.barge_in_sensitivity)
+        self.audio: asyncio.Queue = asyncio.Queue(maxsize=AUDIO_BACKLOG_FRAMES)
+        self._stt = STT_PROVIDERS[stt]
+        self._heard_parts: list[str] = []  # final transcripts of the utterance in progress
+        self._digits = ""
+        self._turn: asyncio.Task | None = None
+        self._reply: Reply | None = None
+        self._turns = 0
+        self._reprompts = 0
+        self._last_input_at = time.monotonic()
+        self._ending = False
+        self._tasks: list[asyncio.Task] = []
+        self._dtmf_timer: asyncio.TimerHandle | None = None
+        self._narrowing: asyncio.Task | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._watch_silence())]
+        self._start_turn(Inbound(kind="event", event="call_started"), Timing())
+
+    async def stop(self) -> None:
+        """The caller hung up (Twilio `stop`) or the socket closed."""
+        self._ending = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.audio.put_nowait(None)
+        for task in [*self._tasks, self._turn]:
+            if task is not None:
+                task.cancel()
+        await sync_to_async(services.call_finish)(call_id=self.ctx.call_id, outcome=Call.Outcome.CALLER_HUNG_UP)
+
+    @property
+    def busy(self) -> bool:
+        return (self._turn is not None and not self._turn.done()) or self.speaker.speaking
+
+    # --- inbound frames ------------------------------------------------------------------------
+    async def on_audio(self, frame: bytes) -> None:
+        if self.audio.full():
+            self.audio.get_nowait()  # STT is reconnecting: keep the most recent audio
+        self.audio.put_nowait(frame)
+        if self.vad.feed(frame):
+            self._last_input_at = time.monotonic()
+            if self.busy:
+                await self._barge_in("vad")
+        elif self.vad.run:
+            self._last_input_at = time.monotonic()
+
+    def on_mark(self, name: str) -> None:
+        self.speaker.mark_returned(name)
+
+    async def on_dtmf(self, digit: str) -> None:
+        self._last_input_at = time.monotonic()
+        if self.busy:
+            await self._barge_in("dtmf")
+        if self._dtmf_timer is not None:
+            self._dtmf_timer.cancel()
+        if digit == "#":
+            self._submit_digits()
+            return
+        self._digits += digit
+        self._dtmf_timer = asyncio.get_running_loop().call_later(DTMF_GAP_S, self._submit_digits)
+
+    def _submit_digits(self) -> None:
+        digits, self._digits = self._digits, ""
+        if digits:
+            self._start_turn(Inbound(kind="dtmf", text=digits), Timing(turn_start=time.monotonic()), kind="dtmf")
+
+    # --- speech to text ----------------------------------------------------------------------
+    async def _listen(self) -> None:
+        """Run the STT stream; reconnect once if it drops, else apologise and transfer or end."""
+        retried = False
+        while not self._ending:
+            try:
+                async for event in self._stt(self.voice, self.audio):
+                    retried = False  # a working stream earns another reconnect later
+                    await self._on_stt(event)
+                return
+            except SttDisconnected as exc:
+                if self._ending:
+                    return
+                if retried:
+                    log.error("speech-to-text lost twice in a row (%s); ending the call", exc)
+                    await self._give_up()
+                    return
+                log.warning("speech-to-text stream dropped (%s); reconnecting", exc)
+                retried = True
+
+    async def _on_stt(self, event) -> None:
+        if isinstance(event, Transcript) and event.text:
+            self._last_input_at = time.monotonic()
+            talking_over = self.busy
+            if talking_over and is_back_channel(event.text):
+                return  # "uh-huh" while the bot talks is listening, not a turn
+            if talking_over and self.voice.barge_in:
+                await self._barge_in("transcript")
+            if event.is_final:
+                self._heard_parts.append(event.text)
+        elif isinstance(event, SpeechStarted):
+            if self.busy and self.vad.sensitivity.speech_started_interrupts:
+                await self._barge_in("speech_started")
+            return
+        if (
+            isinstance(event, UtteranceEnd) or (isinstance(event, Transcript) and event.speech_final)
+        ) and self._heard_parts:
+            text, self._heard_parts = " ".join(self._heard_parts), []
+            now = time.monotonic()
+            timing = Timing(speech_end=self.vad.last_voiced_at or now, transcript=now, turn_start=now)
+            self._start_turn(Inbound(kind="text", text=text), timing)
+
+    # --- turns -------------------------------------------------------------------------------
+    def _start_turn(self, inbound: Inbound, timing: Timing, *, kind: str = "speech") -> None:
+        if self._ending:
+            return
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()  # a new input supersedes a reply still being prepared
+        if inbound.event != "silence_timeout":
+            self._reprompts = 0
+        self._turn = asyncio.create_task(self._run_turn(inbound, timing, kind))
+
+    async def _run_turn(self, inbound: Inbound, timing: Timing, kind: str) -> None:
+        reply = self._reply = Reply()
+        index = self._turns = self._turns + 1
+        # The greeting, the entry flow's opening messages and silence reprompts are fixed texts
+        # of this bot version: their audio is cached, so they are synthesised once, not per call.
+        fixed = inbound.kind == "event"
+        if self._narrowing is not None:
+            await self._narrowing  # the interrupted reply is stored as heard before the next turn
+            self._narrowing = None
+        sentences: asyncio.Queue = asyncio.Queue()
+        player = asyncio.create_task(self.speaker.play(reply, sentences, timing, cache=fixed))
+        after = None
+        try:
+            async for event in self._engine(inbound):
+                if isinstance(event, TextDelta | SentenceEnd) and timing.first_token is None:
+                    timing.first_token = time.monotonic()
+                if isinstance(event, SentenceEnd) and event.text.strip():
+                    sentences.put_nowait(event.text)
+                elif isinstance(event, Handoff | End):
+                    after = event
+            sentences.put_nowait(None)
+            await player
+        except asyncio.CancelledError:
+            player.cancel()
+            await self._store_turn(index, kind, timing, interrupted=True)
+            raise
+        except Exception:
+            log.exception("the dialogue turn failed")
+            player.cancel()
+            after = End(reason="error")
+            await self.speaker.say(Reply(), "Sorry, something went wrong on our side.")
+        await self._store_turn(index, kind, timing, interrupted=False)
+        if after is not None:
+            await self.speaker.idle.wait()  # the caller hears the last words before we act
+            await AFTER_TURN[type(after)](self, after)
+
+    def _engine(self, inbound: Inbound):
+        return run_turn(self.ctx.snapshot, conversation_id=self.ctx.conversation_id, inbound=inbound, mode="voice")
+
+    async def _store_turn(self, index: int, kind: str, timing: Timing, *, interrupted: bool) -> None:
+        if timing.turn_start is None:
+            return  # the call's opening, not an answer to the caller
+        figures = {**timing.figures(), "input_kind": kind, "interrupted": interrupted}
+        await sync_to_async(services.call_turn_record)(call_id=self.ctx.call_id, index=index, figures=figures)
+
+    async def _barge_in(self, source: str) -> None:
+        if not self.voice.barge_in and source != "dtmf":
+            return
+        log.info("barge-in (%s)", source)
+        if self.speaker.speaking:
+            await self.speaker.clear()  # first: the caller must stop hearing us at once
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+        if self._reply is not None and self._reply.sentences:
+            # In the background: it waits for the cancelled turn to finish saving, and this
+            # coroutine runs inside the socket's receive loop. The next turn awaits it first.
+            self._narrowing = asyncio.create_task(
+                record_interrupted(self.ctx.conversation_id, heard=self._reply.heard_text())
+            )
+            self._reply = None
+
+    # --- silence -------------------------------------------------------------------------------
+    async def _watch_silence(self) -> None:
+        while not self._ending:
+            await asyncio.sleep(0.2)
+            if self.busy or self.vad.run:
+                continue
+            quiet_since = max(self._last_input_at, self.speaker.last_idle_at)
+            if time.monotonic() - quiet_since < self.voice.silence_timeout_s:
+                continue
+            self._last_input_at = time.monotonic()
+            if self._reprompts >= self.voice.silence_reprompts:
+                await self._end_call(GOODBYE, Call.Outcome.SILENCE)
+                return
+            self._reprompts += 1
+            self._start_turn(Inbound(kind="event", event="silence_timeout"), Timing(), kind="silence")
+
+    # --- endings ----------------------------------------------------------------------------------
+    async def _end_call(self, goodbye: str, outcome: str) -> None:
+        self._ending = True
+        if goodbye:
+            await self.speaker.say(Reply(), goodbye)
+            await self.speaker.idle.wait()
+        await sync_to_async(services.call_finish)(call_id=self.ctx.call_id, outcome=outcome)
+        await telephony.update_call(self.ctx.call_sid, hang_up=True)
+
+    async def _transfer(self, to: str, summary: str) -> None:
+        if not to:
+            await self._end_call(NO_TRANSFER, Call.Outcome.COMPLETED)
+            return
+        self._ending = True
+        await sync_to_async(services.call_finish)(
+            call_id=self.ctx.call_id, outcome=Call.Outcome.TRANSFERRED, transferred_to=to, whisper=summary
+        )
+        whisper_url = twiml.public_url(reverse("voice:whisper", args=[self.ctx.call_id]))
+        await telephony.update_call(self.ctx.call_sid, twiml=twiml.transfer(to=to, whisper_url=whisper_url))
+
+    async def _give_up(self) -> None:
+        """STT is gone for good: apologise, then hand the caller to a person if the bot has one."""
+        if self._turn is not None:
+            self._turn.cancel()
+        if self.voice.transfer_number:
+            await self.speaker.say(Reply(), STT_LOST)
+            await self.speaker.idle.wait()
+            await self._transfer(self.voice.transfer_number, "The caller could not be understood by the voice bot.")
+        else:
+            await self._end_call(STT_LOST + " " + CALL_AGAIN, Call.Outcome.FAILED)
+
+
+async def _after_handoff(pipeline: CallPipeline, event: Handoff) -> None:
+    await pipeline._transfer(event.transfer_to or pipeline.voice.transfer_number, event.summary)
+
+
+async def _after_end(pipeline: CallPipeline, event: End) -> None:
+    await pipeline._end_call("", Call.Outcome.COMPLETED)
+
+
+AFTER_TURN = {Handoff: _after_handoff, End: _after_end}

@@ -1,0 +1,154 @@
+"""Writes for phone calls: answering, status callbacks, outcomes, per-turn latency.
+
+Views and the media-stream consumer call these and nothing else touches `Call` rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from bots.models import ChannelConnection
+from bots.schema import BotSnapshot
+from bots.selectors import NotPublished, published_snapshot
+from conversations.models import Conversation
+from conversations.redaction import redact
+from voice.models import Call, CallTurn
+
+TOKEN_SALT = "voice.stream"  # noqa: S105 — a signing namespace, not a secret
+TOKEN_MAX_AGE_S = 120  # Twilio opens the stream within a second or two of our TwiML answer
+ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+class NoBotForNumber(LookupError):
+    """No active phone channel with a published bot answers this number."""
+
+
+class BadStreamToken(PermissionError):
+    pass
+
+
+def mask_number(number: str) -> str:
+    digits = "".join(c for c in number if c.isdigit())
+    return f"{number[:2]}•••••{digits[-4:]}" if len(digits) > 6 else "•••"
+
+
+def contact_id_for(number: str) -> str:
+    # Calls from one number share memory without storing the number itself.
+    return "phone:" + hashlib.sha256(f"{settings.SECRET_KEY}|{number}".encode()).hexdigest()[:24]
+
+
+def call_answer(*, call_sid: str, caller: str, dialled: str) -> tuple[Call, str]:
+    """Map the dialled number to its bot, record the call (once per CallSid), return a stream token."""
+    channel = (
+        ChannelConnection.objects.select_related("bot")
+        .filter(kind=ChannelConnection.Kind.PHONE, phone_number=dialled, is_active=True)
+        .first()
+    )
+    if channel is None:
+        raise NoBotForNumber(dialled)
+    try:
+        version, _ = published_snapshot(channel.bot_id)
+    except NotPublished:
+        raise NoBotForNumber(dialled) from None
+    bot = channel.bot
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+        if call is None:  # Twilio retries a webhook that timed out: same CallSid, same call
+            conversation = Conversation.objects.create(
+                workspace_id=bot.workspace_id,
+                bot=bot,
+                bot_version_id=version.id,
+                channel="voice",
+                contact_id=contact_id_for(caller),
+            )
+            call = Call.objects.create(
+                workspace_id=bot.workspace_id,
+                bot=bot,
+                conversation=conversation,
+                call_sid=call_sid,
+                caller=mask_number(caller),
+                dialled=dialled,
+            )
+    return call, signing.dumps({"call": call.id}, salt=TOKEN_SALT)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the media-stream pipeline needs, loaded once when the stream starts."""
+
+    call_id: int
+    call_sid: str
+    bot_id: int
+    workspace_id: int
+    conversation_id: int
+    version_id: int
+    snapshot: BotSnapshot
+
+
+def stream_open(*, token: str, call_sid: str) -> CallContext:
+    """Check the stream's token (signed, recent, for this very call) and load what the call needs."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE_S)
+    except signing.BadSignature:
+        raise BadStreamToken("bad or expired stream token") from None
+    call = Call.objects.filter(pk=data.get("call"), call_sid=call_sid, outcome=Call.Outcome.ONGOING).first()
+    if call is None:
+        raise BadStreamToken("the token is not for this call")
+    version, snapshot = published_snapshot(call.bot_id)
+    Call.objects.filter(pk=call.pk).update(twilio_status="in-progress")
+    return CallContext(
+        call_id=call.id,
+        call_sid=call.call_sid,
+        bot_id=call.bot_id,
+        workspace_id=call.workspace_id,
+        conversation_id=call.conversation_id,
+        version_id=version.id,
+        snapshot=snapshot,
+    )
+
+
+def call_status(*, call_sid: str, status: str, duration: str | None) -> Call | None:
+    """Twilio's status callback: how the call ended, as Twilio saw it. Idempotent."""
+    call = Call.objects.filter(call_sid=call_sid).first()
+    if call is None or not status:
+        return None
+    call.twilio_status = status
+    fields = ["twilio_status"]
+    if status in ENDED_STATUSES:
+        if call.ended_at is None:
+            call.ended_at = timezone.now()
+            fields.append("ended_at")
+        if duration and duration.isdigit():
+            call.duration_s = int(duration)
+            fields.append("duration_s")
+        if call.outcome == Call.Outcome.ONGOING:
+            call.outcome = Call.Outcome.CALLER_HUNG_UP if status == "completed" else Call.Outcome.FAILED
+            fields.append("outcome")
+    call.save(update_fields=fields)
+    return call
+
+
+def call_finish(*, call_id: int, outcome: str, transferred_to: str = "", whisper: str = "") -> None:
+    """Record how the bot ended the call; the first recorded outcome wins."""
+    now = timezone.now()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if call.outcome != Call.Outcome.ONGOING:
+            return
+        call.outcome, call.transferred_to, call.whisper = outcome, transferred_to, redact(whisper)
+        call.ended_at = call.ended_at or now
+        call.save(update_fields=["outcome", "transferred_to", "whisper", "ended_at"])
+        if outcome != Call.Outcome.TRANSFERRED:
+            Conversation.objects.filter(pk=call.conversation_id, ended_at__isnull=True).update(
+                status=Conversation.Status.ENDED, ended_at=now
+            )
+
+
+def call_turn_record(*, call_id: int, index: int, figures: dict) -> CallTurn:
+    return CallTurn.objects.create(call_id=call_id, index=index, **figures)

@@ -1,0 +1,121 @@
+"""Streaming speech-to-text adapters: caller audio in, `SttEvent`s out (one async generator each).
+
+Deepgram live through `deepgram-sdk` 7 (facts: ../shared/reference/deepgram.md): the WebSocket URL
+comes from a custom `DeepgramClientEnvironment` so `DEEPGRAM_BASE_URL` can point at a proxy or a
+compatible server. A close we did not ask for raises `SttDisconnected`; the pipeline decides
+whether to reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+from deepgram.core.api_error import ApiError
+from deepgram.listen.v1.types import ListenV1Results, ListenV1SpeechStarted, ListenV1UtteranceEnd
+from django.conf import settings
+from websockets.exceptions import ConnectionClosed
+
+from bots.schema import VoiceSettings
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 4  # Deepgram closes an idle stream after ~10 s without audio or KeepAlive
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    pass
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    is_final: bool
+    speech_final: bool  # endpointing saw the end of the caller's turn
+
+
+@dataclass(frozen=True)
+class UtteranceEnd:
+    pass
+
+
+SttEvent = SpeechStarted | Transcript | UtteranceEnd
+
+
+class SttDisconnected(Exception):
+    """The provider refused or dropped the stream."""
+
+
+def _deepgram_client() -> AsyncDeepgramClient:
+    base = settings.DEEPGRAM_BASE_URL
+    if not base:
+        return AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY)
+    ws = base.replace("https://", "wss://").replace("http://", "ws://").rstrip("/")
+    env = DeepgramClientEnvironment(base=base.rstrip("/"), production=ws, agent=ws, agent_rest=base.rstrip("/"))
+    return AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=env)
+
+
+async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIterator[SttEvent]:
+    """Transcribe mu-law 8 kHz frames taken from `audio` (None ends the stream)."""
+    client = _deepgram_client()
+    closing = False
+    try:
+        async with client.listen.v1.connect(
+            model=voice.stt_model,
+            language=voice.stt_language,
+            encoding="mulaw",
+            sample_rate=8000,
+            channels=1,
+            interim_results=True,
+            endpointing=voice.endpointing_ms,
+            utterance_end_ms=voice.utterance_end_ms,
+            smart_format=True,
+            punctuate=True,
+            vad_events=True,
+        ) as conn:
+
+            async def pump():
+                nonlocal closing
+                while True:
+                    try:
+                        frame = await asyncio.wait_for(audio.get(), KEEPALIVE_S)
+                    except TimeoutError:
+                        await conn.send_keep_alive()
+                        continue
+                    if frame is None:
+                        closing = True
+                        await conn.send_close_stream()
+                        return
+                    await conn.send_media(frame)  # never empty: b"" would end the stream
+
+            sender = asyncio.create_task(pump())
+            try:
+                async for msg in conn:
+                    if isinstance(msg, ListenV1Results):
+                        alt = msg.channel.alternatives[0] if msg.channel.alternatives else None
+                        if alt is not None and alt.transcript:
+                            yield Transcript(alt.transcript, bool(msg.is_final), bool(msg.speech_final))
+                        elif msg.speech_final:
+                            yield Transcript("", True, True)
+                    elif isinstance(msg, ListenV1SpeechStarted):
+                        yield SpeechStarted()
+                    elif isinstance(msg, ListenV1UtteranceEnd):
+                        yield UtteranceEnd()
+            finally:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                    await sender
+    except (ApiError, ConnectionClosed, OSError) as exc:
+        if not closing:
+            raise SttDisconnected(type(exc).__name__) from exc
+        return
+    if not closing:
+        raise SttDisconnected("closed by the provider")
+
+
+STT_PROVIDERS = {"deepgram": deepgram_stream}

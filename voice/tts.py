@@ -1,0 +1,119 @@
+"""Streaming text-to-speech: a sentence in, mu-law 8 kHz chunks out, ready for Twilio.
+
+ElevenLabs through the `elevenlabs` SDK's HTTP streaming endpoint (facts:
+../shared/reference/elevenlabs.md; `ulaw_8000` is raw mu-law, so chunks go to Twilio untouched).
+`speak` adds the fault policy: a first byte slower than `FIRST_BYTE_TIMEOUT_S` or an error is
+retried once, then the bot's fallback voice/model is used, so the caller never hears long dead air.
+Fixed phrases (greeting, reprompts, goodbyes) are cached per bot version: synthesised once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+
+import httpx
+from django.conf import settings
+from django.core.cache import cache
+from elevenlabs import AsyncElevenLabs
+from elevenlabs.core.api_error import ApiError
+
+from bots.schema import VoiceSettings
+
+log = logging.getLogger(__name__)
+
+FIRST_BYTE_TIMEOUT_S = 1.5
+CACHE_TTL_S = 7 * 24 * 3600
+
+
+class TtsFailed(Exception):
+    """No voice could say the sentence."""
+
+
+_clients: dict[tuple, AsyncElevenLabs] = {}
+
+
+def _client() -> AsyncElevenLabs:
+    # One client (one httpx connection pool) per process: a new TLS connection per sentence
+    # would add a round trip to every first byte.
+    key = (settings.ELEVENLABS_API_KEY, settings.ELEVENLABS_BASE_URL)
+    if key not in _clients:
+        _clients[key] = AsyncElevenLabs(api_key=settings.ELEVENLABS_API_KEY, base_url=settings.ELEVENLABS_BASE_URL)
+    return _clients[key]
+
+
+async def elevenlabs_stream(text: str, *, voice: str, model: str) -> AsyncIterator[bytes]:
+    async for chunk in _client().text_to_speech.stream(
+        voice, text=text, model_id=model, output_format="ulaw_8000", optimize_streaming_latency=3
+    ):
+        if chunk:
+            yield chunk
+
+
+TTS_PROVIDERS = {"elevenlabs": elevenlabs_stream}
+
+
+def _attempts(voice: VoiceSettings) -> list[tuple[str, str]]:
+    primary = (voice.tts_voice, voice.tts_model)
+    fallback = (voice.tts_fallback_voice or voice.tts_voice, voice.tts_fallback_model or voice.tts_model)
+    return [primary, primary] + ([fallback] if fallback != primary else [])
+
+
+async def speak(text: str, voice: VoiceSettings, provider: str = "elevenlabs") -> AsyncIterator[bytes]:
+    """Audio for `text`, with retry and fallback until the first byte; later errors end the sentence."""
+    synthesize = TTS_PROVIDERS[provider]
+    for n, (voice_id, model) in enumerate(_attempts(voice)):
+        stream = synthesize(text, voice=voice_id, model=model)
+        try:
+            first = await asyncio.wait_for(anext(stream), FIRST_BYTE_TIMEOUT_S)
+        except (ApiError, httpx.HTTPError, TimeoutError, StopAsyncIteration) as exc:
+            await stream.aclose()
+            log.warning("tts attempt %d failed (%s, voice %s, model %s)", n + 1, type(exc).__name__, voice_id, model)
+            continue
+        yield first
+        try:
+            async for chunk in stream:
+                yield chunk
+        except (ApiError, httpx.HTTPError) as exc:
+            log.warning("tts stream broke mid-sentence (%s)", type(exc).__name__)
+        finally:
+            await stream.aclose()
+        return
+    raise TtsFailed("no voice could synthesise the sentence")
+
+
+class PhraseCache:
+    """Audio of fixed phrases per bot version: in memory, backed by Redis for other processes."""
+
+    def __init__(self, max_items: int = 256):
+        self._memory: OrderedDict[str, bytes] = OrderedDict()
+        self._max = max_items
+
+    @staticmethod
+    def key(version: str, voice: VoiceSettings, text: str) -> str:
+        raw = f"{version}|{voice.tts_voice}|{voice.tts_model}|{text}".encode()
+        return "voice:phrase:" + hashlib.sha256(raw).hexdigest()
+
+    async def get(self, key: str) -> bytes | None:
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            return self._memory[key]
+        audio = await cache.aget(key)
+        if audio is not None:
+            self._remember(key, audio)
+        return audio
+
+    async def put(self, key: str, audio: bytes) -> None:
+        self._remember(key, audio)
+        await cache.aset(key, audio, CACHE_TTL_S)
+
+    def _remember(self, key: str, audio: bytes) -> None:
+        self._memory[key] = audio
+        if len(self._memory) > self._max:
+            self._memory.popitem(last=False)
+
+
+phrases = PhraseCache()

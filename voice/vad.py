@@ -1,0 +1,76 @@
+"""Is the caller talking over the bot? webrtcvad on 20 ms frames, tuned by the bot's sensitivity.
+
+Deciding fast matters (the budget is `clear` within 100 ms of speech onset) but so does not
+stopping the bot for a cough or an "uh-huh": a short run of voiced frames is ignored, and at
+low sensitivity only a transcript with real words interrupts (see `is_back_channel`).
+"""
+
+from __future__ import annotations
+
+import audioop
+import re
+import time
+from dataclasses import dataclass
+
+import webrtcvad
+
+FRAME_BYTES = 160  # 20 ms of mu-law at 8 kHz; webrtcvad takes 10, 20 or 30 ms frames
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    aggressiveness: int  # webrtcvad 0-3: higher rejects more non-speech
+    frames: int  # consecutive voiced 20 ms frames that count as the caller talking
+    speech_started_interrupts: bool  # trust Deepgram's SpeechStarted on its own
+
+
+SENSITIVITIES = {
+    "high": Sensitivity(aggressiveness=2, frames=3, speech_started_interrupts=True),
+    "medium": Sensitivity(aggressiveness=3, frames=4, speech_started_interrupts=False),
+    "low": Sensitivity(aggressiveness=3, frames=15, speech_started_interrupts=False),
+}
+
+BACK_CHANNEL = {
+    "uh",
+    "huh",
+    "uh-huh",
+    "uhhuh",
+    "mm",
+    "mhm",
+    "mm-hmm",
+    "hmm",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "right",
+    "sure",
+}
+_WORD = re.compile(r"[a-z\-]+")
+
+
+def is_back_channel(transcript: str) -> bool:
+    """True for listener noises ("uh-huh", "mm-hmm", "okay") that must not stop the bot."""
+    words = _WORD.findall(transcript.lower())
+    return bool(words) and all(w in BACK_CHANNEL for w in words)
+
+
+class SpeechDetector:
+    """Fed every inbound frame; reports the onset of sustained speech and when speech last ended."""
+
+    def __init__(self, sensitivity: str):
+        self.sensitivity = SENSITIVITIES[sensitivity]
+        self._vad = webrtcvad.Vad(self.sensitivity.aggressiveness)
+        self.run = 0  # consecutive voiced frames
+        self.last_voiced_at = 0.0  # monotonic time of the latest voiced frame
+
+    def feed(self, frame: bytes) -> bool:
+        """True exactly once per stretch of speech, when it has lasted long enough to count."""
+        if len(frame) != FRAME_BYTES:
+            return False  # Twilio sends 160-byte frames; anything else is not worth guessing about
+        if self._vad.is_speech(audioop.ulaw2lin(frame, 2), 8000):
+            self.last_voiced_at = time.monotonic()
+            self.run += 1
+            return self.run == self.sensitivity.frames
+        self.run = 0
+        return False

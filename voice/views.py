@@ -1,0 +1,79 @@
+"""Twilio's webhooks: every request is signed (X-Twilio-Signature over our public URL) or refused."""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from voice import services, twiml
+from voice.models import Call
+
+log = logging.getLogger(__name__)
+
+
+def twilio_signed(view):
+    """403 unless the request carries Twilio's signature of our public URL and its parameters.
+
+    Behind a proxy `request.build_absolute_uri()` is the internal address, so the URL Twilio
+    signed is rebuilt from PUBLIC_BASE_URL.
+    """
+
+    @csrf_exempt
+    @require_POST
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        url = settings.PUBLIC_BASE_URL + request.get_full_path()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not settings.TWILIO_AUTH_TOKEN or not RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
+            url, request.POST, signature
+        ):
+            log.warning("refused a Twilio webhook with a bad signature")
+            return HttpResponseForbidden("Bad or missing X-Twilio-Signature.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _twiml(document: str) -> HttpResponse:
+    return HttpResponse(document, content_type="text/xml")
+
+
+@twilio_signed
+def incoming(request):
+    call_sid = request.POST.get("CallSid", "")
+    if not call_sid.startswith("CA"):
+        return HttpResponse("CallSid is missing or malformed.", status=400)
+    try:
+        call, token = services.call_answer(
+            call_sid=call_sid, caller=request.POST.get("From", ""), dialled=request.POST.get("To", "")
+        )
+    except services.NoBotForNumber:
+        log.warning("call to a number no published bot answers")
+        return _twiml(twiml.unavailable("Sorry, this number is not in service. Goodbye."))
+    return _twiml(twiml.connect_stream(token=token, call_id=call.id, bot_id=call.bot_id))
+
+
+@twilio_signed
+def status(request):
+    services.call_status(
+        call_sid=request.POST.get("CallSid", ""),
+        # The call's own callback sends CallStatus; the <Stream statusCallback> sends StreamEvent.
+        status=request.POST.get("CallStatus") or request.POST.get("StreamEvent", ""),
+        duration=request.POST.get("CallDuration"),
+    )
+    return HttpResponse(status=204)
+
+
+@twilio_signed
+def whisper(request, call_id: int):
+    """Runs on the person's leg after they answer, before the caller is bridged."""
+    call = Call.objects.filter(pk=call_id, call_sid=request.POST.get("ParentCallSid", "")).first()
+    if call is None:
+        return HttpResponse("Unknown call.", status=404)
+    return _twiml(twiml.whisper(call.whisper))
