@@ -3,6 +3,7 @@
 from channels.generic.websocket import WebsocketConsumer
 from django.urls import path, re_path
 
+from channels_app.routing import websocket_urlpatterns as chat_urlpatterns
 from config.health import HealthSocket
 from voice.routing import websocket_urlpatterns as voice_urlpatterns
 
@@ -16,6 +17,7 @@ class UnknownPath(WebsocketConsumer):
 
 websocket_urlpatterns = [
     path("ws/health/", HealthSocket.as_asgi()),
+    *chat_urlpatterns,
     *voice_urlpatterns,
     re_path(r"", UnknownPath.as_asgi()),  # must stay last
 ]

@@ -1,0 +1,208 @@
+"""Web chat under load: 100, 500 and 1000 concurrent widget conversations over WebSocket.
+
+Starts embedded Postgres + Redis, one real uvicorn serving `config.asgi`, and the fake OpenAI
+server (in its own process, with a fixed time to first token). Every conversation connects,
+starts, then sends MESSAGES messages one after the other; all conversations of a level do so at
+once. Prints, per level, time to first token minus the fake's injected delay (p50/p95), messages
+sent vs. answered (a message counts as answered when its `done` frame arrives), and the server's
+memory per open connection. Ends with one JSON line of headline figures.
+
+Run from the repository root: `.venv/bin/python bench/chat_ws.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import embedded  # noqa: E402
+
+LEVELS = (100, 500, 1000)
+MESSAGES = 3
+TTFT_S = 0.2  # the fake LLM waits this long before its first token
+BOT_YAML = """
+switchboard: 1
+name: Bench Bot
+slug: bench-bot
+greeting: Hi, ask me anything.
+prompts:
+  - name: answer
+    system: You are a helpful assistant.
+flows:
+  - name: main
+    is_entry: true
+    graph:
+      entry: answer
+      nodes:
+        - {id: answer, kind: llm, prompt: answer}
+"""
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_fake(env: dict) -> tuple[subprocess.Popen, str]:
+    code = (
+        "import sys, time; from tests.fakes.openai_server import FakeOpenAI; "
+        f"f = FakeOpenAI(ttft={TTFT_S}).start(); print(f.base_url, flush=True); time.sleep(10**6)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    import httpx
+
+    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the ASGI server did not start")
+
+
+def seed_bot() -> str:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from bots.models import Workspace
+    from bots.services import publish_bot
+    from bots.yaml_io import import_bot
+
+    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    bot = import_bot(workspace=workspace, text=BOT_YAML)
+    publish_bot(bot=bot, user=None)
+    return bot.public_key
+
+
+async def conversation(url: str, all_open: asyncio.Event, opened: list, stats: dict) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(url, open_timeout=120, ping_interval=None, close_timeout=5, max_size=None) as ws:
+
+        async def until_done() -> float | None:
+            first = None
+            t0 = time.perf_counter()
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
+                if frame["type"] in ("text_delta", "message") and first is None:
+                    first = time.perf_counter() - t0
+                elif frame["type"] == "error":
+                    stats["errors"].append(frame["code"])
+                elif frame["type"] == "done":
+                    return first
+
+        await ws.send(json.dumps({"type": "start"}))
+        await until_done()  # the greeting turn
+        opened.append(1)
+        if len(opened) == stats["n"]:
+            all_open.set()
+        await all_open.wait()
+        for i in range(MESSAGES):
+            stats["sent"] += 1
+            await ws.send(json.dumps({"type": "message", "text": f"Question {i}: where is my order?"}))
+            first = await until_done()
+            stats["answered"] += 1
+            if first is not None:
+                stats["ttft_ms"].append((first - TTFT_S) * 1000)
+
+
+async def level(url: str, n: int, server_pid: int) -> dict:
+    stats = {"n": n, "sent": 0, "answered": 0, "ttft_ms": [], "errors": []}
+    all_open, opened = asyncio.Event(), []
+    before = rss_kb(server_pid)
+    tasks = [asyncio.create_task(conversation(url, all_open, opened, stats)) for _ in range(n)]
+    await asyncio.wait_for(all_open.wait(), timeout=300)
+    stats["mem_kb_per_conn"] = (rss_kb(server_pid) - before) / n
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    stats["failures"] = [repr(r) for r in results if isinstance(r, BaseException)]
+    return stats
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="sb-bench-chat-"))
+    os.chmod(root, 0o755)
+    services = embedded.start(root)
+    procs: list[subprocess.Popen] = []
+    try:
+        env = embedded.environ_with(services) | {
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "CHAT_IP_MESSAGES_PER_MINUTE": "1000000",
+            "CHAT_IP_CONNECTIONS_PER_MINUTE": "1000000",
+            "PYTHONUNBUFFERED": "1",
+        }
+        os.environ.update(env)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        public_key = seed_bot()
+        fake, fake_url = start_fake(env)
+        procs.append(fake)
+        env |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
+        from tests.processes import free_port
+
+        port = free_port()
+        server = start_server(env, port)
+        procs.append(server)
+        url = f"ws://127.0.0.1:{port}/ws/chat/{public_key}/"
+        rows = {n: asyncio.run(level(url, n, server.pid)) for n in LEVELS}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=15)
+        services.stop()
+        embedded.remove(root)
+
+    print(f"\nWeb chat over WebSocket — fake LLM time to first token {TTFT_S * 1000:.0f} ms, {MESSAGES} messages each")
+    print(
+        f"{'conversations':>13} | {'TTFT-delay p50':>14} | {'TTFT-delay p95':>14} | {'sent':>6} | {'answered':>8} | {'errors':>6} | {'KB/conn':>7}"
+    )
+    for n, s in rows.items():
+        print(
+            f"{n:>13} | {pct(s['ttft_ms'], 50):>11.1f} ms | {pct(s['ttft_ms'], 95):>11.1f} ms | {s['sent']:>6} | "
+            f"{s['answered']:>8} | {len(s['errors']) + len(s['failures']):>6} | {s['mem_kb_per_conn']:>7.1f}"
+        )
+        for failure in s["failures"][:3]:
+            print("   failure:", failure)
+    lost = sum(s["n"] * MESSAGES - s["answered"] for s in rows.values())
+    print(
+        json.dumps(
+            {f"first_token_overhead_p95_ms_{n}": round(pct(s["ttft_ms"], 95), 1) for n, s in rows.items()}
+            | {"lost_messages": lost}
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

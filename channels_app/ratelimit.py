@@ -1,0 +1,65 @@
+"""Fixed-window rate limits shared by every process through Redis (per IP, per API key), and a
+small in-memory window for limits that belong to one WebSocket connection."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+_PREFIX = "sb:rl:"
+
+
+def _window_key(name: str, window_s: int) -> str:
+    return f"{_PREFIX}{name}:{int(time.time() // window_s)}"
+
+
+@cache
+def _client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+
+
+_async_clients: dict[int, aioredis.Redis] = {}
+
+
+def _async_client() -> aioredis.Redis:
+    # A redis.asyncio connection belongs to the loop that opened it; a server has one loop.
+    import asyncio
+
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _async_clients:
+        _async_clients[loop_id] = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+    return _async_clients[loop_id]
+
+
+def allow(name: str, *, limit: int, window_s: int = 60) -> bool:
+    """Count one hit on `name`; False once more than `limit` hits fell in the current window."""
+    key = _window_key(name, window_s)
+    with _client().pipeline() as pipe:
+        count, _ = pipe.incr(key).expire(key, window_s + 1).execute()
+    return count <= limit
+
+
+async def aallow(name: str, *, limit: int, window_s: int = 60) -> bool:
+    key = _window_key(name, window_s)
+    async with _async_client().pipeline() as pipe:
+        count, _ = await pipe.incr(key).expire(key, window_s + 1).execute()
+    return count <= limit
+
+
+class LocalWindow:
+    """Per-connection limit: no Redis round trip for what only one socket can exceed."""
+
+    def __init__(self, limit: int, window_s: float = 60):
+        self.limit, self.window_s = limit, window_s
+        self.started, self.count = time.monotonic(), 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        if now - self.started >= self.window_s:
+            self.started, self.count = now, 0
+        self.count += 1
+        return self.count <= self.limit

@@ -1,0 +1,123 @@
+"""Web chat: opening a chat with a bot by its public key, starting or resuming a conversation,
+running a turn through the dialogue engine as protocol frames, and live frames to a conversation.
+
+The WebSocket consumer and the REST/SSE API both go through these functions, so the two
+channels behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from bots.models import Bot
+from bots.schema import BotSnapshot
+from bots.selectors import NotPublished, apublished_snapshot
+from channels_app import protocol
+from channels_app.tokens import conversation_token, read_token
+from conversations.models import Conversation, Message
+from conversations.services import conversation_start
+from dialogue.events import Inbound
+from dialogue.turn import TurnBusy, run_turn
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A published bot as a chat channel serves it."""
+
+    bot: Bot
+    version_id: int
+    snapshot: BotSnapshot
+
+
+async def open_chat(public_key: str) -> Chat | str:
+    """The bot behind a public key with its published snapshot, or an error code of `protocol.ERRORS`."""
+    bot = await Bot.objects.filter(public_key=public_key).select_related("workspace").afirst()
+    if bot is None:
+        return "unknown_bot"
+    return await chat_for_bot(bot)
+
+
+async def chat_for_bot(bot: Bot) -> Chat | str:
+    try:
+        version, snapshot = await apublished_snapshot(bot.id)
+    except NotPublished:
+        return "not_published"
+    return Chat(bot=bot, version_id=version.id, snapshot=snapshot)
+
+
+def token_for(conversation: Conversation) -> str:
+    return conversation_token(conversation.id, conversation.bot_id)
+
+
+async def resume_or_start(chat: Chat, token: str, *, channel: str, contact_id: str = "") -> tuple[Conversation, bool]:
+    """The conversation a valid token names (if it is still open), else a new one; and whether it resumed."""
+    conversation_id = read_token(token, chat.bot.id)
+    if conversation_id is not None:
+        conversation = (
+            await Conversation.objects.filter(id=conversation_id, bot_id=chat.bot.id)
+            .exclude(status=Conversation.Status.ENDED)
+            .afirst()
+        )
+        if conversation is not None:
+            return conversation, True
+    return await start_conversation(chat, channel=channel, contact_id=contact_id), False
+
+
+async def start_conversation(chat: Chat, *, channel: str, contact_id: str = "") -> Conversation:
+    return await sync_to_async(conversation_start)(
+        bot=chat.bot, channel=channel, contact_id=contact_id, bot_version_id=chat.version_id
+    )
+
+
+async def messages_after(conversation: Conversation, after: int) -> list[Message]:
+    query = Message.objects.filter(conversation_id=conversation.id, id__gt=after).order_by("id")
+    return [m async for m in query[: protocol.HISTORY_LIMIT]]
+
+
+async def last_message_id(conversation: Conversation) -> int | None:
+    return (
+        await Message.objects.filter(conversation_id=conversation.id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .afirst()
+    )
+
+
+async def turn_frames(chat: Chat, conversation: Conversation, inbound: Inbound) -> AsyncIterator[dict]:
+    """Run one turn of the dialogue engine and yield the frames a chat client shows.
+
+    A failure inside the engine ends the turn with an error frame rather than an exception, so
+    the socket or the SSE stream stays usable (the engine already turns vendor outages into
+    apologies; this is the last line for our own bugs)."""
+    try:
+        async for event in run_turn(conversation=conversation, snapshot=chat.snapshot, inbound=inbound):
+            frame = protocol.event_frame(event)
+            if frame is not None:
+                yield frame
+    except TurnBusy:  # another tab or API call of this conversation holds the turn
+        yield protocol.error("busy", turn=True)
+    except Exception:
+        logger.exception("chat turn failed")
+        yield protocol.error("turn_failed", turn=True)
+
+
+def broadcast(conversation_id: int, frame: dict) -> None:
+    """Send a frame to every socket showing this conversation, in any process, after commit.
+
+    For other parts (the agent inbox): e.g. `broadcast(c.id, protocol.agent_message(m, "Dana"))`.
+    """
+
+    def send():
+        async_to_sync(get_channel_layer().group_send)(
+            protocol.group_name(conversation_id), {"type": protocol.GROUP_EVENT, "frame": frame}
+        )
+
+    transaction.on_commit(send)
