@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import BaseModel, Field, create_model
 from pydantic import ValidationError as SchemaError
@@ -123,7 +123,7 @@ def list_bots(request):
 @router.post("/bots", response={201: BotOut, **ERRORS})
 def create_bot(request, data: BotIn):
     workspace = access.access_workspace(request.auth, data.workspace_id, EDIT)
-    return 201, _save_bot(Bot(workspace=workspace), data.dict(exclude={"workspace_id"}))
+    return Status(201, _save_bot(Bot(workspace=workspace), data.dict(exclude={"workspace_id"})))
 
 
 @router.get("/bots/{bot_id}", response={200: BotOut, **ERRORS})
@@ -140,7 +140,7 @@ def update_bot(request, bot_id: int, data: BotPatch):
 @router.delete("/bots/{bot_id}", response={204: None, **ERRORS})
 def delete_bot(request, bot_id: int):
     access.access_bot(request.auth, bot_id, EDIT).delete()
-    return 204, None
+    return Status(204, None)
 
 
 # --- Flows (the flow builder's endpoints: PUT carries the revision it edited) -----------------------
@@ -209,7 +209,7 @@ def create_flow(request, bot_id: int, data: FlowIn):
         flow = services.create_flow(bot=bot, **data.dict())
     except SchemaError as exc:
         raise _graph_error(exc)
-    return 201, _flow_out(flow)
+    return Status(201, _flow_out(flow))
 
 
 @router.get("/flows/{flow_id}", response={200: FlowOut, **ERRORS})
@@ -241,7 +241,7 @@ def put_flow(request, flow_id: int, data: FlowPut):
 @router.delete("/flows/{flow_id}", response={204: None, **ERRORS})
 def delete_flow(request, flow_id: int):
     access.access_part(request.auth, Flow, flow_id, EDIT).delete()
-    return 204, None
+    return Status(204, None)
 
 
 # --- Prompts, tools, intents, escalation rules: the same five endpoints each ------------------------
@@ -272,7 +272,7 @@ def _part_routes(path: str, model, spec: type[BaseModel], label: str):
     @router.post(f"/bots/{{bot_id}}/{path}", response={201: out, **ERRORS}, operation_id=f"create_{path}")
     def create_part(request, bot_id: int, data: spec):
         bot = access.access_bot(request.auth, bot_id, EDIT)
-        return 201, save(model(bot=bot), data)
+        return Status(201, save(model(bot=bot), data))
 
     @router.get(f"/{path}/{{part_id}}", response={200: out, **ERRORS}, operation_id=f"get_{path}")
     def get_part(request, part_id: int):
@@ -285,7 +285,7 @@ def _part_routes(path: str, model, spec: type[BaseModel], label: str):
     @router.delete(f"/{path}/{{part_id}}", response={204: None, **ERRORS}, operation_id=f"delete_{path}")
     def delete_part(request, part_id: int):
         access.access_part(request.auth, model, part_id, EDIT).delete()
-        return 204, None
+        return Status(204, None)
 
 
 PARTS = (
@@ -339,7 +339,7 @@ def list_channels(request, bot_id: int):
 @router.post("/bots/{bot_id}/channels", response={201: ChannelOut, **ERRORS})
 def create_channel(request, bot_id: int, data: ChannelIn):
     bot = access.access_bot(request.auth, bot_id, EDIT)
-    return 201, _save_channel(ChannelConnection(bot=bot), data)
+    return Status(201, _save_channel(ChannelConnection(bot=bot), data))
 
 
 @router.put("/channels/{channel_id}", response={200: ChannelOut, **ERRORS})
@@ -350,7 +350,7 @@ def update_channel(request, channel_id: int, data: ChannelIn):
 @router.delete("/channels/{channel_id}", response={204: None, **ERRORS})
 def delete_channel(request, channel_id: int):
     access.access_part(request.auth, ChannelConnection, channel_id, EDIT).delete()
-    return 204, None
+    return Status(204, None)
 
 
 # --- Validate, publish, versions, rollback, diff ----------------------------------------------------------
@@ -411,8 +411,9 @@ def validate(request, bot_id: int):
     return {"ok": not problems, "problems": [p.as_dict() for p in problems]}
 
 
-def _publish_out(version: BotVersion, created: bool) -> dict:
-    return {**VersionOut.from_orm(version).dict(), "created": created}
+def _publish_out(version: BotVersion, created: bool) -> BotVersion:
+    version.created = created  # read by PublishOut
+    return version
 
 
 @router.post("/bots/{bot_id}/publish", response={200: PublishOut, 201: PublishOut, **ERRORS})
@@ -423,7 +424,7 @@ def publish(request, bot_id: int, data: PublishIn):
         version, created = services.publish_bot(bot=bot, user=_user(request), note=data.note)
     except services.InvalidDefinition as exc:
         raise _problems_error(exc.problems)
-    return (201 if created else 200), _publish_out(version, created)
+    return Status(201 if created else 200, _publish_out(version, created))
 
 
 @router.get("/bots/{bot_id}/versions", response={200: list[VersionOut], **ERRORS})
@@ -443,7 +444,7 @@ def rollback(request, bot_id: int, data: RollbackIn):
     if version.bot_id != bot.id:
         raise ApiError(404, "not_found", "This bot has no such version.")
     version, created = services.rollback_bot(bot=bot, version=version, user=_user(request))
-    return (201 if created else 200), _publish_out(version, created)
+    return Status(201 if created else 200, _publish_out(version, created))
 
 
 @router.get("/bots/{bot_id}/diff", response={200: list[ChangeOut], **ERRORS})
@@ -484,7 +485,7 @@ def import_yaml(request, workspace_id: int):
         raise ApiError(
             422, "invalid_import", f"The YAML has {len(exc.errors)} problem(s); nothing was changed.", exc.errors
         )
-    return 201, bot
+    return Status(201, bot)
 
 
 # --- Workspace API keys and secrets (owners, logged in) ------------------------------------------------------------
@@ -533,7 +534,7 @@ def create_api_key(request, workspace_id: int, data: ApiKeyIn):
     if unknown:
         raise ApiError(422, "invalid_input", f"Unknown scope(s): {', '.join(unknown)}.", {"allowed": list(API_SCOPES)})
     key, raw = services.create_api_key(workspace=workspace, name=data.name, scopes=data.scopes, user=_user(request))
-    return 201, {**ApiKeyOut.from_orm(key).dict(), "key": raw}
+    return Status(201, {**ApiKeyOut.from_orm(key).dict(), "key": raw})
 
 
 @router.delete("/workspaces/{workspace_id}/api-keys/{key_id}", response={204: None, **ERRORS})
@@ -542,7 +543,7 @@ def revoke_api_key(request, workspace_id: int, key_id: int):
     updated = ApiKey.objects.filter(workspace=workspace, pk=key_id).update(revoked=True)
     if not updated:
         raise ApiError(404, "not_found", "No such API key.")
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/workspaces/{workspace_id}/secrets", response={200: list[SecretOut], **ERRORS})
@@ -563,4 +564,4 @@ def delete_secret(request, workspace_id: int, secret_id: int):
     deleted, _ = Secret.objects.filter(workspace=workspace, pk=secret_id).delete()
     if not deleted:
         raise ApiError(404, "not_found", "No such secret.")
-    return 204, None
+    return Status(204, None)
