@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from ninja import Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from channels_app.callers import CHAT_AUTH, caller_conversation, caller_workspace_ids
@@ -14,18 +14,13 @@ router = Router(tags=["conversations"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
-class ListFilter(Schema):
-    bot_id: int
-    q: str = ""
-
-
 @router.get("", response={200: list[ConversationSummaryOut], **ERRORS}, auth=CHAT_AUTH)
 @paginate(LimitOffsetPagination)
-def list_conversations(request, filters: Query[ListFilter]):
+def list_conversations(request, bot_id: int, q: str = ""):
     """A bot's conversations, newest first; `q` searches contacts, summaries and (redacted) messages.
     Needs a workspace API key with `conversations:read`."""
     workspace_ids = caller_workspace_ids(request, "conversations:read")
-    return selectors.bot_conversations(workspace_ids=workspace_ids, bot_id=filters.bot_id, query=filters.q)
+    return selectors.bot_conversations(workspace_ids=workspace_ids, bot_id=bot_id, query=q)
 
 
 @router.get("/{conversation_id}", response={200: TranscriptOut, **ERRORS}, auth=CHAT_AUTH)
