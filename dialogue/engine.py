@@ -39,7 +39,8 @@ class Turn:
         self.runtime = runtime
         self.mode = mode
         self.text = ""  # the user's message, cleaned
-        self.consumed = False  # an ask / intent / llm node has used the message
+        self.consumed = False  # an ask or llm node has answered the message
+        self.routed = False  # an intent node has routed on it
         self.resume: tuple[str, str] | None = None  # (flow, node) waiting for this message
         self.intent: str | None = None
         self.confidence = 0.0

@@ -29,7 +29,7 @@ def context_block(chunks: list) -> str:
     if not chunks:
         return ""
     lines = [
-        "\n\nAnswer from these passages when they are relevant, and cite them like [1]. "
+        "\n\nAnswer from these numbered passages when they are relevant and cite the number in square brackets. "
         "If they do not contain the answer, say you don't know."
     ]
     for i, chunk in enumerate(chunks, 1):

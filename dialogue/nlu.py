@@ -1,7 +1,8 @@
 """The local intent classifier, trained at publish time from the bot's intent examples.
 
 Word and character n-gram TF-IDF (characters make it forgiving of typos and inflections) into
-a logistic regression, whose probability is the confidence. Below the threshold, or when the
+a logistic regression. The confidence is its probability, damped when most of the message's
+words appear in no example (see `_coverage`). Below the threshold, or when the
 text matches nothing the bot knows, `classify` answers `(None, confidence)`: out of scope.
 
     blob = train(snapshot.intents)          # bytes, stored on BotVersion.nlu_model
@@ -84,6 +85,18 @@ class Classifier:
         self._model = model
         self.threshold = threshold
         self.intents: list[str] = [c for c in model.classes_ if c != _OUT_OF_SCOPE] if model is not None else []
+        if model is not None:
+            words = model.named_steps["features"].transformer_list[0][1]
+            self._tokenize = words.build_tokenizer()
+            self._vocabulary = {w for w in words.vocabulary_ if " " not in w}
+
+    def _coverage(self, text: str) -> float:
+        """Share of the message's words seen in some example. A long question made mostly of
+        unseen words is about something else, however the probabilities split between intents."""
+        tokens = self._tokenize(text.lower())
+        if not tokens:
+            return 0.0
+        return sum(t in self._vocabulary for t in tokens) / len(tokens)
 
     def classify(self, text: str) -> tuple[str | None, float]:
         """The best intent and its probability; `None` when out of scope or below the threshold."""
@@ -91,7 +104,8 @@ class Classifier:
             return None, 0.0
         probs = self._model.predict_proba([text])[0]
         best = int(probs.argmax())
-        label, confidence = self._model.classes_[best], float(probs[best])
+        label = self._model.classes_[best]
+        confidence = float(probs[best]) * (0.5 + 0.5 * self._coverage(text))
         if label == _OUT_OF_SCOPE or confidence < self.threshold:
             return None, confidence
         return str(label), confidence

@@ -103,10 +103,10 @@ class BranchStep(Step):
 class IntentStep(Step):
     async def run(self):
         turn = self.turn
-        if turn.consumed or not turn.text:
+        if turn.consumed or turn.routed or not turn.text:
             self.wait = True  # reached mid-turn: route on the user's next message
             return
-        turn.consumed = True
+        turn.routed = True  # routing does not answer: an llm node after it still answers this message
         self.goto = next((r.next for r in self.node.routes if r.intent == turn.intent), self.node.fallback)
         return
         yield

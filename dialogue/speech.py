@@ -30,10 +30,10 @@ def strip_markdown(text: str) -> str:
     return text
 
 
-# A sentence ends at . ! ? … (optionally followed by quotes/brackets) and whitespace, or at a
+# A sentence ends at . ! ? … (optionally followed by quotes, brackets, closing markdown) and whitespace, or at a
 # newline. "e.g." and "Dr." style abbreviations and decimals ("3.5") do not end sentences.
 _BOUNDARY = re.compile(
-    r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bMs)[.!?…]+[\"')\]]*\s+|\n+"
+    r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bMs)[.!?…]+[\"')\]*_]*\s+|\n+"
 )
 
 
