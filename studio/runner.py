@@ -1,8 +1,9 @@
 """Runs one console or test-case turn through the dialogue engine and reads back what it did.
 
 The engine (`dialogue.turn`) is the only thing that decides what the bot says; this module
-collects its events into replies and turns the engine's per-turn `TurnTrace` into what the
-console's debug panel and the test-case expectations read.
+collects its events into replies and turns the engine's per-turn trace (the same, redacted,
+that it stores as `TurnTrace.debug`) into what the console's debug panel and the test-case
+expectations read.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 from asgiref.sync import sync_to_async
 
 from bots.schema import BotSnapshot
-from conversations.models import Conversation, LlmCall, TurnTrace
+from conversations.models import Conversation, LlmCall
 from dialogue import events, speech, state
+from dialogue.turn import run_turn as engine_turn
 from studio.cases import TurnOutcome, expect_from
 
 
@@ -37,7 +39,7 @@ class ConsoleTurn:
 
 
 def _message(result: ConsoleTurn, event: events.MessageDone) -> None:
-    # The voice preview: the reply as the voice channel would speak it.
+    # The voice preview: the reply as the voice channel would speak it (markdown and citation marks dropped).
     result.replies.append(
         {"text": event.text, "voice_text": speech.strip_markdown(event.text), "buttons": event.buttons}
     )
@@ -46,54 +48,69 @@ def _message(result: ConsoleTurn, event: events.MessageDone) -> None:
 def _handoff(result: ConsoleTurn, event: events.Handoff) -> None:
     result.handoff = {"reason": event.reason, "queue": event.queue, "summary": event.summary}
     if event.message:
-        result.replies.append({"text": event.message, "voice_text": event.message, "buttons": []})
+        result.replies.append(
+            {"text": event.message, "voice_text": speech.strip_markdown(event.message), "buttons": []}
+        )
 
 
 def _end(result: ConsoleTurn, event: events.End) -> None:
     result.ended = True
 
 
-# What the console keeps of each event type; deltas and tool events are in the trace already.
+# What the console keeps of each event type; text deltas and tool events are in the trace already.
 COLLECT: dict[str, Callable] = {"message": _message, "handoff": _handoff, "end": _end}
 
 
-def _trace_of(conversation_id: int) -> dict:
-    row = TurnTrace.objects.filter(conversation_id=conversation_id).order_by("-turn", "-id").first()
-    if row is None:
-        return {}
-    debug = dict(row.debug or {})
-    debug["turn"] = row.turn
-    debug["timings"] = row.timings
-    if not debug.get("llm_calls"):
-        debug["llm_calls"] = [
-            {
-                "model": c.model,
-                "purpose": c.purpose,
-                "input_tokens": c.input_tokens,
-                "output_tokens": c.output_tokens,
-                "latency_ms": round(c.latency_ms, 1),
-                "outcome": c.outcome,
-            }
-            for c in LlmCall.objects.filter(conversation_id=conversation_id, turn=row.turn)
-        ]
-    return debug
+def _llm_calls(conversation_id: int, turn: int) -> list[dict]:
+    return [
+        {
+            "model": c.model,
+            "purpose": c.purpose,
+            "input_tokens": c.input_tokens,
+            "output_tokens": c.output_tokens,
+            "latency_ms": round(c.latency_ms, 1),
+            "outcome": c.outcome,
+        }
+        for c in LlmCall.objects.filter(conversation_id=conversation_id, turn=turn).order_by("id")
+    ]
+
+
+def debug_panel(trace: dict, llm_calls: list[dict]) -> dict:
+    """The engine's trace as the console shows it."""
+    fired = trace.get("rule_fired")
+    return {
+        "flow": trace.get("flow"),
+        "node": trace.get("node"),
+        "path": trace.get("path", []),
+        "intent": trace.get("intent"),
+        "confidence": trace.get("confidence"),
+        "slots_before": trace.get("slots_before", {}),
+        "slots_after": trace.get("slots_after", {}),
+        "chunks": trace.get("chunks", []),
+        "tool_calls": trace.get("tools", []),
+        "llm_calls": llm_calls,
+        "escalation_rules": [{"name": name, "fired": name == fired} for name in trace.get("rules_checked", [])],
+        "timings": trace.get("timings", {}),
+    }
 
 
 async def run_turn(*, conversation: Conversation, snapshot: BotSnapshot, text: str) -> ConsoleTurn:
-    from dialogue import turn  # TEMP until the engine lands
-
     result = ConsoleTurn()
-    async for event in turn.run_turn(conversation, snapshot, events.Inbound(kind="text", text=text)):
+    traces: list[dict] = []
+    inbound = events.Inbound(kind="text", text=text)
+    async for event in engine_turn(conversation, snapshot, inbound, on_trace=traces.append):
         handler = COLLECT.get(event.type)
         if handler:
             handler(result, event)
-    result.trace = await sync_to_async(_trace_of)(conversation.id)
-    t = result.trace
+    trace = traces[-1] if traces else {}
+    session = await state.load(conversation.id)
+    turn_number = session.turns if session else 0
+    result.trace = debug_panel(trace, await sync_to_async(_llm_calls)(conversation.id, turn_number))
     result.outcome = TurnOutcome(
         text=" ".join(r["text"] for r in result.replies),
-        flow=t.get("flow"),
-        node=t.get("node"),
-        slots=t.get("slots_after") or {},
+        flow=result.trace["flow"],
+        node=result.trace["node"],
+        slots=result.trace["slots_after"],
         handoff=result.handoff is not None,
     )
     return result

@@ -73,6 +73,8 @@ function Builder({ cfg }) {
   const [conflict, setConflict] = useState(null);
   const [tab, setTab] = useState("node");
   const history = useHistory();
+  const [loaded, setLoaded] = useState(false);
+  const validation = useRef(0);
   const wrapper = useRef(null);
 
   const graph = useMemo(() => toGraph(nodes, edges, entry), [nodes, edges, entry]);
@@ -90,7 +92,9 @@ function Builder({ cfg }) {
       history.reset();
       setConflict(null);
       setErrors(data.problems || []);
-      requestAnimationFrame(() => flowApi.fitView({ padding: 0.2, maxZoom: 1 }));
+      validation.current += 1; // answers to checks of the previous graph no longer apply
+      setLoaded(true);
+      if (g.nodes.length) requestAnimationFrame(() => flowApi.fitView({ padding: 0.2, maxZoom: 1 }));
     },
     [setNodes, setEdges, history, flowApi],
   );
@@ -102,18 +106,21 @@ function Builder({ cfg }) {
   }, [cfg, flowId, load]);
 
   useEffect(() => {
+    setLoaded(false);
     if (flowId != null) reload();
   }, [flowId]);
 
   // Server validation of the whole bot with this flow as edited, debounced while editing.
   useEffect(() => {
-    if (flowId == null) return undefined;
+    if (flowId == null || !loaded) return undefined;
     const t = setTimeout(async () => {
+      const seq = ++validation.current;
       const res = await request("POST", cfg.urls.validate, { flow: flowId, graph });
-      if (res.ok) setErrors(res.data.errors.filter((e) => !e.flow || e.flow === flowMeta?.name));
+      // Answers can arrive out of order; only the newest check counts.
+      if (res.ok && seq === validation.current) setErrors(res.data.errors.filter((e) => !e.flow || e.flow === flowMeta?.name));
     }, 300);
     return () => clearTimeout(t);
-  }, [graphKey, flowId]);
+  }, [graphKey, flowId, loaded]);
 
   // Errors are drawn on the nodes they name, and on the edges leaving the field they name.
   useEffect(() => {
@@ -337,7 +344,9 @@ function Builder({ cfg }) {
             <MiniMap pannable zoomable nodeColor={(n) => KINDS[n.data.kind].color} />
             <Controls showInteractive={false} />
           </ReactFlow>
-          {!nodes.length && <div className="sb-empty">Drag a node from the left to start this flow.</div>}
+          {!nodes.length && (
+            <div className="sb-empty">{loaded ? "Drag a node from the left to start this flow." : "Loading…"}</div>
+          )}
           {looseErrors.length > 0 && (
             <ul className="sb-loose-errors" role="alert">
               {looseErrors.map((e, i) => (

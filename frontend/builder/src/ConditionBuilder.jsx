@@ -39,6 +39,14 @@ export function parseCondition(when) {
   return null;
 }
 
+// The condition in words for the canvas: `email contains "example.com"`.
+export function describeCondition(when) {
+  const c = parseCondition(when);
+  if (!c) return when;
+  const op = OPS.find(([v]) => v === c.op)[1];
+  return ["set", "empty"].includes(c.op) ? `${c.left} ${op}` : `${c.left} ${op} ${JSON.stringify(c.value)}`;
+}
+
 export function buildCondition({ left, op, value }) {
   if (!left) return "";
   if (op === "set") return left;

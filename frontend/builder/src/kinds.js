@@ -1,3 +1,5 @@
+import { describeCondition } from "./ConditionBuilder";
+
 // One entry per node kind of bots/schema.py: what the palette shows, the fields a new node
 // starts with, and the outputs (source handles) it has. Handles are named after the field
 // they fill when connected (`next`, `on_failure`...), or `cond:i` / `route:i` for list items.
@@ -28,10 +30,14 @@ export const KINDS = {
     color: "#d97706",
     defaults: () => ({ conditions: [{ when: "", next: "" }] }),
     outputs: (f) => [
-      ...(f.conditions || []).map((c, i) => ({ id: `cond:${i}`, label: c.when || `condition ${i + 1}` })),
+      ...(f.conditions || []).map((c, i) => ({ id: `cond:${i}`, label: c.when ? `if ${describeCondition(c.when)}` : `condition ${i + 1}` })),
       { id: "else", label: "else" },
     ],
-    summary: (f) => `${(f.conditions || []).length} condition(s)`,
+    summary: (f) =>
+      (f.conditions || [])
+        .filter((c) => c.when)
+        .map((c) => describeCondition(c.when))
+        .join("; otherwise if ") || "",
   },
   intent: {
     title: "Intent",

@@ -12,9 +12,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("bot", help="The bot's slug (add --workspace when several workspaces use it).")
         parser.add_argument("--workspace", help="The workspace's slug.")
-        parser.add_argument("--version", type=int, help="A published version number instead of the draft.")
+        parser.add_argument(
+            "--published", type=int, metavar="N", help="Run against published version N, not the draft."
+        )
 
-    def handle(self, *args, bot, workspace=None, version=None, **options):
+    def handle(self, *args, bot, workspace=None, published=None, **options):
         bots = Bot.objects.filter(slug=bot)
         if workspace:
             bots = bots.filter(workspace__slug=workspace)
@@ -25,10 +27,10 @@ class Command(BaseCommand):
             raise CommandError(f"Several workspaces have a bot “{bot}”; add --workspace.")
         target = found[0]
         version_id = None
-        if version is not None:
-            row = target.versions.filter(number=version).first()
+        if published is not None:
+            row = target.versions.filter(number=published).first()
             if row is None:
-                raise CommandError(f"Bot “{bot}” has no version {version}.")
+                raise CommandError(f"Bot “{bot}” has no version {published}.")
             version_id = row.id
         report = run_test_cases(bot=target, version=version_id or "draft")
         if not report.results:

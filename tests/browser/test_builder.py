@@ -1,0 +1,161 @@
+"""The flow builder and test console in a real browser, as a non-developer would use them:
+build a small flow from an empty canvas by dragging and clicking, see and fix a validation
+error, save, reload, then talk to it in the console and watch the slots fill."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from django.test import Client
+from playwright.sync_api import expect, sync_playwright
+
+from bots.models import Flow, Workspace
+from bots.schema import FlowGraph
+from bots.yaml_io import import_bot
+from tests.studio.factories import EMAIL_FLOW, make_bot, make_builder
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "builder"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls between browser
+    # steps are ordinary blocking calls of the test, which Django allows once told so.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_builder(browser, base: str, bot, user):
+    """A logged-in page on the bot's builder (the session cookie a login would set)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}])
+    page = context.new_page()
+    page.goto(f"{base}/studio/bots/{bot.id}/builder/")
+    expect(page.get_by_test_id("palette")).to_be_visible()
+    return page
+
+
+def drop(page, kind: str, x: float, y: float):
+    """Drag a node kind from the palette onto the canvas at (x, y) of the canvas."""
+    page.locator(f".sb-palette-item[data-kind={kind}]").drag_to(
+        page.locator(".react-flow__pane"), target_position={"x": x, "y": y}
+    )
+
+
+def connect(page, source: str, handle: str, target: str):
+    """Drag from a node's output handle to another node's input, as with a mouse."""
+    start = page.get_by_test_id(f"handle-{source}-{handle}").bounding_box()
+    end = page.locator(f"[data-testid=node-{target}] .react-flow__handle.target").bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+def select(page, node_id: str):
+    page.get_by_test_id(f"node-{node_id}").locator(".sb-node-head").click()
+    expect(page.get_by_test_id("inspector")).to_contain_text(node_id)
+
+
+def shot(page, name: str):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def without_positions(graph: dict) -> dict:
+    data = FlowGraph.model_validate(graph).model_dump(mode="json", exclude_none=True)
+    for node in data["nodes"]:
+        node.pop("position", None)
+    return data
+
+
+def test_build_a_flow_by_dragging_fix_it_save_reload_and_run_it(browser, asgi_server):
+    bot = make_bot()
+    page = open_builder(browser, asgi_server, bot, make_builder(bot.workspace))
+    expect(page.get_by_text("Drag a node from the left to start this flow.")).to_be_visible()
+
+    # A greeting: the first node dropped on an empty flow is where it starts.
+    drop(page, "message", 300, 60)
+    inspector = page.get_by_test_id("inspector")
+    inspector.locator("textarea[name=text]").fill("Hello! Let's get you signed up.")
+    expect(page.get_by_test_id("node-message_1")).to_contain_text("Start")
+
+    # An ask for an email, validated as an email.
+    drop(page, "ask", 300, 230)
+    inspector.locator("textarea[name=prompt]").fill("What is your email?")
+    inspector.locator("input[name=slot]").fill("email")
+    inspector.locator("select[name=type]").select_option("email")
+    connect(page, "message_1", "next", "ask_1")
+
+    # A branch built from dropdowns, no expression typed.
+    drop(page, "branch", 300, 400)
+    inspector.get_by_label("What to check").select_option("email")
+    inspector.get_by_label("Comparison").select_option("contains")
+    inspector.get_by_label("Value").fill("example.com")
+    connect(page, "ask_1", "next", "branch_1")
+
+    # A message using the slot, inserted with its suggestion chip; not connected yet.
+    drop(page, "message", 300, 590)
+    inspector.locator("textarea[name=text]").fill("Thanks ")
+    inspector.get_by_role("button", name="email").click()
+    inspector.locator("textarea[name=text]").press("End")
+    inspector.locator("textarea[name=text]").type(", you are on the list.")
+
+    # Not connected: the message can never run, and the branch's condition leads nowhere.
+    unconnected = page.get_by_test_id("node-message_2")
+    expect(unconnected.locator(".sb-node-errors")).to_contain_text("no path leads to step “message_2”")
+    expect(page.get_by_test_id("node-branch_1").locator(".sb-node-errors")).to_contain_text("conditions[0].next")
+    expect(page.get_by_test_id("validity")).to_have_text("2 problems")
+    shot(page, "1-validation-error-on-unconnected-node")
+
+    connect(page, "branch_1", "cond:0", "message_2")
+    expect(page.locator(".sb-node-errors")).to_have_count(0)
+    expect(page.get_by_test_id("validity")).to_have_text("No problems")
+
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("save-status")).to_have_text("Saved")
+    shot(page, "2-saved")
+
+    saved = Flow.objects.get(bot=bot).graph
+    yaml_bot = import_bot(
+        workspace=Workspace.objects.create(name="From YAML", slug="from-yaml"),
+        text=yaml.safe_dump(
+            {
+                "switchboard": 1,
+                "name": "From YAML",
+                "slug": "from-yaml",
+                "flows": [{"name": "main", "is_entry": True, "graph": EMAIL_FLOW}],
+            }
+        ),
+    )
+    assert without_positions(saved) == without_positions(yaml_bot.flows.get().graph)
+
+    page.reload()
+    for node_id in ("message_1", "ask_1", "branch_1", "message_2"):
+        expect(page.get_by_test_id(f"node-{node_id}")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(3)
+    expect(page.get_by_test_id("validity")).to_have_text("No problems")
+    select(page, "message_2")
+    expect(inspector.locator("textarea[name=text]")).to_have_value("Thanks {{ email }}, you are on the list.")
+    select(page, "branch_1")
+    expect(inspector.get_by_label("Value")).to_have_value("example.com")
+    shot(page, "3-reloaded")
