@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class BotsConfig(AppConfig):
     name = "bots"
+    verbose_name = "Bots and workspaces"

@@ -297,6 +297,7 @@ class ChannelConnection(models.Model):
     is_active = models.BooleanField(default=True, help_text="Untick to stop answering on this channel.")
 
     class Meta:
+        verbose_name = "channel"
         ordering = ["id"]
 
     def __str__(self):
@@ -353,6 +354,7 @@ class BotVersion(models.Model):
     nlu_model = models.BinaryField(null=True, editable=False)
 
     class Meta:
+        verbose_name = "published version"
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["bot", "number"], name="version_number_unique_in_bot"),
@@ -386,6 +388,7 @@ class ApiKey(models.Model):
     revoked = models.BooleanField(default=False, help_text="Tick to stop this key from working.")
 
     class Meta:
+        verbose_name = "API key"
         ordering = ["-created_at"]
 
     def __str__(self):

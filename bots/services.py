@@ -213,17 +213,18 @@ def set_secret(*, workspace: Workspace, name: str, value: str) -> Secret:
 
 def create_api_key(*, workspace: Workspace, name: str, scopes: list[str], user=None) -> tuple[ApiKey, str]:
     """Returns (key, raw). The raw key is shown once: only its hash is stored."""
-    unknown = sorted(set(scopes) - set(API_SCOPES))
+    key = ApiKey(workspace=workspace, name=name, scopes=scopes, created_by=user)
+    return key, issue_api_key(key)
+
+
+def issue_api_key(key: ApiKey) -> str:
+    """Give an unsaved key its secret, save it, and return the raw key (the only time it exists)."""
+    unknown = sorted(set(key.scopes) - set(API_SCOPES))
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}; choose from {', '.join(API_SCOPES)}")
-    prefix = "sb_" + pysecrets.token_hex(4)
-    raw = f"{prefix}_{pysecrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(
-        workspace=workspace,
-        name=name,
-        prefix=prefix,
-        key_hash=hash_api_key(raw),
-        scopes=sorted(set(scopes)),
-        created_by=user,
-    )
-    return key, raw
+    key.prefix = "sb_" + pysecrets.token_hex(4)
+    raw = f"{key.prefix}_{pysecrets.token_urlsafe(32)}"
+    key.key_hash = hash_api_key(raw)
+    key.scopes = sorted(set(key.scopes))
+    key.save()
+    return raw
