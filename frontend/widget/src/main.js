@@ -21,6 +21,21 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Drawn, not an emoji: many systems (and headless browsers) have no colour emoji font.
+function chatIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "28");
+  svg.setAttribute("height", "28");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6v2h2V9H7zm4 0v2h2V9h-2zm4 0v2h2V9h-2z");
+  svg.appendChild(path);
+  return svg;
+}
+
 function saved() {
   try {
     return JSON.parse(localStorage.getItem(STORE)) || {};
@@ -46,6 +61,7 @@ class Widget {
     this.busy = false;
     this.outbox = [];
     this.streaming = null; // the bot bubble being streamed into
+    this.lastId = 0; // the newest stored message this page shows
     this.build();
   }
 
@@ -65,8 +81,8 @@ class Widget {
       "aria-expanded": "false",
       "aria-controls": "sb-panel",
       onclick: () => (this.panel.hidden ? this.open() : this.close()),
-      text: "💬",
     });
+    this.launcher.appendChild(chatIcon());
     this.status = el("div", { class: "status", role: "status", hidden: "" });
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
     this.typing = el("div", { class: "typing", hidden: "", "aria-label": "The assistant is typing" },
@@ -122,8 +138,8 @@ class Widget {
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => {
-      const { token, after } = saved();
-      ws.send(JSON.stringify({ type: "start", token: token || "", after: after || 0 }));
+      // `after` is what this page already shows: a fresh page (reload) replays the whole conversation.
+      ws.send(JSON.stringify({ type: "start", token: saved().token || "", after: this.lastId }));
     };
     ws.onmessage = (e) => this.receive(JSON.parse(e.data));
     ws.onclose = () => {
@@ -248,7 +264,7 @@ Widget.prototype.handlers = {
   history(f) {
     for (const m of f.messages) {
       this.addBubble(m.role, m.text, { citations: m.citations || [], author: m.author || "" });
-      save({ after: m.id });
+      this.lastId = m.id;
     }
     const last = f.messages[f.messages.length - 1];
     if (last && last.role === "bot") this.replies(last.buttons);
@@ -283,7 +299,7 @@ Widget.prototype.handlers = {
   agent_message(f) {
     this.typing.hidden = true;
     this.addBubble("agent", f.text, { author: f.author || "Agent" });
-    if (f.id) save({ after: f.id });
+    if (f.id) this.lastId = f.id;
   },
   status(f) {
     this.handoffStatus = f.text || "";
@@ -294,7 +310,7 @@ Widget.prototype.handlers = {
   },
   done(f) {
     this.log.querySelectorAll(".unconfirmed").forEach((n) => n.classList.remove("unconfirmed"));
-    if (f.last_message_id) save({ after: f.last_message_id });
+    if (f.last_message_id) this.lastId = f.last_message_id;
     this.streaming = null;
     this.finishTurn();
   },
@@ -304,7 +320,6 @@ Widget.prototype.handlers = {
       this.stopped = true;
       this.showStatus("Chat is unavailable on this page.");
     }
-    if (f.code === "conversation_expired") save({ token: "", after: 0 });
     if (this.busy && f.turn) this.finishTurn();
   },
 };

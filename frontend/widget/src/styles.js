@@ -50,5 +50,6 @@ form button:disabled { opacity: .5; cursor: default; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100dvh; border-radius: 0; }
   .launcher { right: 14px; bottom: 14px; }
+  textarea { font-size: 16px; } /* below 16px, iOS zooms the page when the field gets focus */
 }
 `;
