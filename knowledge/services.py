@@ -36,10 +36,14 @@ class UploadRefused(Exception):
 
 
 # --- adding and changing documents ----------------------------------------------------------------
-def _queue(document: Document) -> None:
+def _queue(document: Document, *, run_now: bool = False) -> None:
+    """Ingest after commit: on the worker, or here in this process (`run_now`, for seeding)."""
     from knowledge.tasks import ingest_document
 
-    transaction.on_commit(lambda: ingest_document.delay(document.pk))
+    if run_now:
+        transaction.on_commit(lambda: document_ingest(document.pk))
+    else:
+        transaction.on_commit(lambda: ingest_document.delay(document.pk))
 
 
 def _check_upload(upload: UploadedFile) -> None:
@@ -91,12 +95,12 @@ def document_add_url(*, kb: KnowledgeBase, url: str, crawl_depth: int = 0, crawl
     return document
 
 
-def document_add_text(*, kb: KnowledgeBase, title: str, text: str) -> Document:
+def document_add_text(*, kb: KnowledgeBase, title: str, text: str, run_now: bool = False) -> Document:
     if not text.strip():
         raise UploadRefused("The text is empty.")
     with transaction.atomic():
         document = Document.objects.create(kb=kb, source=Document.Source.TEXT, title=title, text=text)
-        _queue(document)
+        _queue(document, run_now=run_now)
     return document
 
 
@@ -160,9 +164,13 @@ def _read(document: Document) -> Extracted:
     return extract(kind_for_content_type(page.content_type, document.url), page.content)
 
 
-def _fingerprint(kb: KnowledgeBase, text: str) -> str:
-    """Changes when the text or anything that shapes its chunks and vectors changes."""
-    recipe = f"{kb.chunk_size}:{kb.chunk_overlap}:{kb.embedding_provider}:{kb.embedding_model}:{kb.embedding_dimension}"
+def _fingerprint(kb: KnowledgeBase, text: str, embedded: bool) -> str:
+    """Changes when the text or anything that shapes its chunks and vectors changes (an API key
+    configured since the last run included: the chunks then get vectors)."""
+    recipe = (
+        f"{kb.chunk_size}:{kb.chunk_overlap}:{embedded}:{kb.embedding_provider}:"
+        f"{kb.embedding_model}:{kb.embedding_dimension}"
+    )
     return hashlib.sha256(f"{recipe}\n{text}".encode()).hexdigest()
 
 
@@ -193,7 +201,8 @@ def _ingest(document: Document) -> str:
     text = chunking.normalize(extracted.text)
     if not text:
         raise ExtractionError("We found no text in this document.")
-    digest = _fingerprint(kb, text)
+    embedder = embedder_for(kb)
+    digest = _fingerprint(kb, text, embedded=embedder is not None)
     title = (document.title or extracted.title or document.file_name or document.url)[:300]
     if digest == document.content_hash and document.chunks.exists():
         _update(document.pk, status=Document.Status.READY, progress=100, title=title)
@@ -204,7 +213,6 @@ def _ingest(document: Document) -> str:
 
     _update(document.pk, status=Document.Status.EMBEDDING, progress=20)
     vectors: list[list[float] | None] = [None] * len(pieces)
-    embedder = embedder_for(kb)
     if embedder is not None:
         for start in range(0, len(pieces), BATCH_SIZE):
             batch = pieces[start : start + BATCH_SIZE]

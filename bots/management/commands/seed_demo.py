@@ -9,6 +9,7 @@ from django.db import transaction
 
 from bots.demo import seed_demo_bot
 from bots.models import Membership, Workspace
+from knowledge.demo import seed_demo_knowledge
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.OWNER})
             bot = seed_demo_bot(workspace, user)
+            seed_demo_knowledge(workspace, bot)
         if created_password and not password:
             self.stdout.write(f"Admin login created — username: admin  password: {created_password}  (shown once)")
         elif created_password:
