@@ -37,7 +37,7 @@ from bots.validation import validate_bot
 
 
 def builder_url(bot_id: int) -> str:
-    return f"/studio/bots/{bot_id}/flows/"
+    return reverse("studio:builder", args=[bot_id])
 
 
 class WorkspaceScoped:

@@ -278,7 +278,7 @@ def _check_flow(index: int, flow: FlowSpec, available: dict, set_elsewhere: set[
             except expression_check.ExpressionError as exc:
                 yield problem(
                     "expression.syntax",
-                    f"In flow “{flow.name}”, the condition of step “{node.id}” ({field}) cannot be read: {exc}. "
+                    f"In flow “{flow.name}”, the condition of step “{node.id}” ({field}) cannot be read: {exc} "
                     'Conditions look like: plan == "pro" and age >= 18.',
                     i,
                     field,
