@@ -22,7 +22,7 @@ from dialogue.tools import ToolResult, openai_schema, run_tool
 MAX_TOOL_ROUNDS = 4
 START_FLOW = "start_flow"
 CANNOT_ANSWER = "I'm sorry, I can't answer that right now. Could you ask it another way, or ask for a person?"
-CUT_OFF = " Sorry, I was cut off there."
+CUT_OFF = "Sorry, I was cut off there."
 
 
 def _start_flow_tool(flow_names: list[str]) -> dict:
@@ -141,7 +141,10 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
                 break  # the flow speaks next; its end hands back to this llm node
     except LlmUnavailable as exc:
         turn.trace["llm_unavailable"] = str(exc)
-        fallback = CUT_OFF if exc.partial else (knowledge.extractive_answer(chunks) or CANNOT_ANSWER)
+        if exc.partial:
+            fallback = ("" if out.text.endswith((" ", "\n")) else " ") + CUT_OFF
+        else:
+            fallback = knowledge.extractive_answer(chunks) or CANNOT_ANSWER
         for event in out.feed(fallback):
             yield event
     turn.timings["llm_ms"] = turn.timings.get("llm_ms", 0) + (time.perf_counter() - t0) * 1000

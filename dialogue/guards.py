@@ -14,7 +14,8 @@ import secrets
 MAX_INPUT_CHARS = 2000
 
 _TEMPLATE_TOKENS = re.compile(
-    r"<\|[^|>]{1,40}\|>|\[/?INST\]|<</?SYS>>|</?s>|<\|?(?:system|user|assistant)\|?>", re.IGNORECASE
+    r"<\|[^|>]{1,40}\|>(?:\s*(?:system|user|assistant|developer|tool)\b)?|\[/?INST\]|<</?SYS>>|</?s>|<\|?(?:system|user|assistant)\|?>",
+    re.IGNORECASE,
 )
 _ROLE_PREFIX = re.compile(
     r"^\s*(?:#+\s*)?(?:system|assistant|developer|user|human|ai|bot|tool)\s*(?:prompt|message)?\s*[:>]\s*",

@@ -1,0 +1,64 @@
+"""LLM faults as users would meet them, and the LLM intent classifier."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+
+from conversations.models import LlmCall, Message
+from dialogue.turn import record_interrupted
+from tests.dialogue.conftest import Talk, demo_snapshot, first
+from tests.fakes.openai_server import Reply
+
+
+def _talk(acme_bot, tool_server, help_center=None, **prompt_changes):
+    snapshot = demo_snapshot(tool_server, help_center)
+    prompt = snapshot.prompts[0].model_copy(update=prompt_changes)
+    return Talk(acme_bot, snapshot.model_copy(update={"prompts": [prompt]}))
+
+
+def test_a_hanging_model_times_out_and_the_fallback_answers(acme_bot, tool_server, fake_openai, settings):
+    settings.LLM_TIMEOUT_S = 1
+    talk = _talk(acme_bot, tool_server, model="gpt-4o", fallback_models=["gpt-4o-mini"])
+    fake_openai.script(Reply(hang=3, model="gpt-4o"), Reply(hang=3, model="gpt-4o"))
+    message = first(talk.send("what is the returns policy?"), "message")
+    assert message.text.startswith("You asked")
+    outcomes = list(LlmCall.objects.values_list("model", "outcome", "error"))
+    assert [o[:2] for o in outcomes] == [("gpt-4o", "fell_back"), ("gpt-4o", "fell_back"), ("gpt-4o-mini", "ok")]
+    assert "Timeout" in outcomes[0][2]
+
+
+def test_a_stream_cut_midway_keeps_what_was_said_and_apologises(acme_bot, tool_server, fake_openai):
+    talk = _talk(acme_bot, tool_server)
+    fake_openai.script(Reply(text="Returns are free within thirty days of delivery.", cut_after=3))
+    message = first(talk.send("what is the returns policy?"), "message")
+    assert message.text == "Returns are free Sorry, I was cut off there."
+    assert LlmCall.objects.get().outcome == "error"
+
+
+def test_the_llm_classifier_routes_intents_in_json_mode(acme_bot, tool_server, fake_openai):
+    snapshot = demo_snapshot(tool_server).model_copy(update={"nlu": "llm"})
+    talk = Talk(acme_bot, snapshot)
+    fake_openai.script(Reply(text='{"intent": "order_status", "confidence": 0.93}'))
+    assert talk.say("has the thing I bought left your warehouse").startswith("Sure! What's your order number?")
+    request = fake_openai.chat_requests()[0]["body"]
+    assert request["response_format"] == {"type": "json_object"}
+    assert LlmCall.objects.get().purpose == "classify"
+
+
+def test_voice_keeps_only_what_the_caller_heard(acme_bot, tool_server, fake_openai):
+    talk = _talk(acme_bot, tool_server)
+    talk.mode = "voice"
+    fake_openai.script(Reply(text="Returns are free. You have thirty days. Refunds take a week."))
+    talk.send("returns?")
+    async_to_sync(_heard)(talk.conversation.pk, "Returns are free.")
+    last = Message.objects.filter(role="bot").last()
+    assert last.interrupted and last.text == "Returns are free."
+
+
+async def _heard(conversation_id, text):
+    from dialogue.state import redis_client
+
+    try:
+        await record_interrupted(conversation_id, heard=text)
+    finally:
+        await redis_client().aclose()
