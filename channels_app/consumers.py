@@ -74,7 +74,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.conversation = conversation
         await self.channel_layer.group_add(protocol.group_name(conversation.id), self.channel_name)
         token = services.token_for(conversation)
-        await self.send_json(protocol.ready(conversation_id=conversation.id, token=token, resumed=resumed))
+        await self.send_json(
+            protocol.ready(conversation_id=conversation.id, token=token, resumed=resumed, status=conversation.status)
+        )
         if resumed:
             await self.send_json(protocol.history(await services.messages_after(conversation, frame.after)))
         else:

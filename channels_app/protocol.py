@@ -96,8 +96,9 @@ def event_frame(event: events.Event) -> dict | None:
     return render(event) if render else None
 
 
-def ready(*, conversation_id: int, token: str, resumed: bool) -> dict:
-    return {"type": "ready", "conversation_id": conversation_id, "token": token, "resumed": resumed}
+def ready(*, conversation_id: int, token: str, resumed: bool, status: str) -> dict:
+    """`status` is the conversation's (active, handed_off, ended), so a resumed widget shows it."""
+    return {"type": "ready", "conversation_id": conversation_id, "token": token, "resumed": resumed, "status": status}
 
 
 def message_frame(message) -> dict:

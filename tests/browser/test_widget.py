@@ -1,18 +1,22 @@
 """The chat widget on the demo page, in a real browser against the real ASGI server and the
 fake LLM: open it, watch an answer stream in, go through the cancellation flow with a
 quick-reply button, lose the connection and resume, type HTML, survive hostile page CSS,
-and fit a phone screen. Screenshots go to test-artifacts/widget/."""
+render the bot's markdown safely, show a handoff and a person's reply, and fit a phone screen. Screenshots go to test-artifacts/widget/."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
 from bots.demo import seed_demo_bot
 from bots.models import Workspace
-from conversations.models import Message
+from channels_app import protocol, services
+from conversations.models import Conversation, Message
+from tests.fakes.openai_server import Reply
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widget"
 CHROMIUM_ARGS = [
@@ -51,6 +55,15 @@ def browser(monkeypatch):
 def demo_bot(transactional_db, fake_openai):
     workspace, _ = Workspace.objects.get_or_create(slug="demo", defaults={"name": "Demo workspace"})
     return seed_demo_bot(workspace)
+
+
+def broadcast(conversation_id: int, frame: dict):
+    """As another process would (the agent inbox), from a thread of its own (Playwright's sync
+    API keeps an event loop in the test's thread)."""
+    try:
+        services.broadcast(conversation_id, frame)
+    finally:
+        connection.close()
 
 
 def shot(page, name: str):
@@ -166,7 +179,7 @@ def test_chat_on_the_demo_page(asgi_server, browser, demo_bot, fake_openai):
     expect(page.get_by_role("button", name="Open chat: Acme Support")).to_be_focused()
 
 
-def test_hostile_page_css_and_a_phone_screen(asgi_server, browser, demo_bot):
+def test_hostile_css_markdown_handoff_and_a_phone_screen(asgi_server, browser, demo_bot, fake_openai):
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.goto(f"{asgi_server}/demo/")
     page.add_style_tag(content=HOSTILE_CSS)
@@ -184,9 +197,38 @@ def test_hostile_page_css_and_a_phone_screen(asgi_server, browser, demo_bot):
         "e => getComputedStyle(e).fontSize + ' ' + getComputedStyle(e).color"
     )
     assert font == "15px rgb(17, 24, 39)"
+    # Markdown from the bot renders through the allow-list: formatting and safe links only.
+    fake_openai.script(
+        Reply(text="**Bold** and *soft*, [docs](https://acme.test/docs), [bad](javascript:alert(1)) and `code` [1]")
+    )
     ask(page, "hello")
-    bot_says(page, "You asked: hello")
+    answer = page.locator(".msg.bot").last
+    expect(answer.locator("strong")).to_have_text("Bold")
+    expect(answer.locator("em")).to_have_text("soft")
+    expect(answer.locator("code")).to_have_text("code")
+    expect(answer.get_by_role("link", name="docs")).to_have_attribute("href", "https://acme.test/docs")
+    expect(answer.get_by_role("link", name="bad")).to_have_count(0)
+    expect(answer).to_contain_text("[bad](javascript:alert(1))")
+    wait_idle(page)
     shot(page, "7-hostile-css")
+
+    # Handoff status, then a person's message arriving live from another process.
+    ask(page, "I want to talk to a human")
+    expect(page.get_by_role("status")).to_have_text("An agent will join the conversation shortly.")
+    wait_idle(page)
+    conversation = Conversation.objects.get(bot=demo_bot)
+    assert conversation.status == Conversation.Status.HANDED_OFF
+    message = Message.objects.create(conversation=conversation, role="agent", text="Hi, I'm **Dana** from Acme.")
+    threading.Thread(target=broadcast, args=(conversation.id, protocol.agent_message(message, "Dana"))).start()
+    agent = page.locator(".msg.agent")
+    expect(agent).to_contain_text("Dana")
+    expect(agent.locator("strong")).to_have_text("Dana")
+    expect(page.locator(".msg.bot").filter(has_text="connecting you with a member of our team")).to_have_count(1)
+    shot(page, "8-agent")
+    page.reload()  # a returning visitor sees the handoff status and the person's message again
+    page.get_by_role("button", name="Open chat: Acme Support").click()
+    expect(page.get_by_role("status")).to_have_text("An agent will join the conversation shortly.")
+    expect(page.locator(".msg.agent")).to_contain_text("Hi, I'm Dana from Acme.")
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     phone.goto(f"{asgi_server}/demo/")
@@ -195,4 +237,4 @@ def test_hostile_page_css_and_a_phone_screen(asgi_server, browser, demo_bot):
     box = phone.get_by_role("dialog", name="Acme Support").bounding_box()
     assert (round(box["width"]), round(box["height"])) == (390, 844)
     expect(phone.get_by_role("button", name="Close chat")).to_be_visible()
-    shot(phone, "8-phone")
+    shot(phone, "9-phone")

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection
 
 from channels_app import protocol, services
-from conversations.models import Conversation, Message
+from conversations.models import Message
 from tests.chat.conftest import make_bot, open_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _messages(conversation_id):
-    return list(Message.objects.filter(conversation_id=conversation_id).order_by("id").values_list("role", "text"))
+# Database work of these async tests runs in helper threads; each closes its connection so the
+# test database can be dropped at the end of the session.
+@sync_to_async
+def stored_messages(conversation_id):
+    try:
+        return list(Message.objects.filter(conversation_id=conversation_id).order_by("id").values_list("role", "text"))
+    finally:
+        connection.close()
+
+
+@sync_to_async
+def another_bot(workspace_slug: str, **kwargs):
+    try:
+        return make_bot(workspace_slug, **kwargs)
+    finally:
+        connection.close()
+
+
+@sync_to_async
+def agent_says(conversation_id: int, text: str, author: str):
+    try:
+        message = Message.objects.create(conversation_id=conversation_id, role="agent", text=text)
+        services.broadcast(conversation_id, protocol.agent_message(message, author))
+    finally:
+        connection.close()
 
 
 async def test_answer_streams_in_pieces_and_the_conversation_resumes(asgi_server, bot, fake_openai):
@@ -41,7 +65,7 @@ async def test_answer_streams_in_pieces_and_the_conversation_resumes(asgi_server
         history = await chat.recv()
     assert again == {**ready, "resumed": True}
     replayed = [(m["role"], m["text"]) for m in history["messages"]]
-    assert replayed == await sync_to_async(_messages)(ready["conversation_id"])
+    assert replayed == await stored_messages(ready["conversation_id"])
     assert ("user", "What are your opening hours on public holidays?") in replayed
 
     async with open_chat(asgi_server, bot.public_key) as chat:
@@ -51,7 +75,7 @@ async def test_answer_streams_in_pieces_and_the_conversation_resumes(asgi_server
 
 
 async def test_a_forged_or_foreign_token_starts_a_new_conversation(asgi_server, bot):
-    other = await sync_to_async(make_bot)("globex", name="Other Bot")
+    other = await another_bot("globex", name="Other Bot")
     async with open_chat(asgi_server, other.public_key) as chat:
         await chat.send(type="start")
         foreign = await chat.recv()
@@ -65,7 +89,7 @@ async def test_a_forged_or_foreign_token_starts_a_new_conversation(asgi_server, 
 async def test_unknown_key_and_foreign_origin_are_refused_with_a_reason(asgi_server, bot):
     async with open_chat(asgi_server, "pk_doesnotexist") as chat:
         assert await chat.recv() == protocol.error("unknown_bot")
-    shop = await sync_to_async(make_bot)("shop", name="Shop Bot", origins=["https://shop.example.com"])
+    shop = await another_bot("shop", name="Shop Bot", origins=["https://shop.example.com"])
     async with open_chat(asgi_server, shop.public_key, Origin="https://evil.example.net") as chat:
         assert await chat.recv() == protocol.error("origin_not_allowed")
     async with open_chat(asgi_server, shop.public_key, Origin="https://shop.example.com") as chat:
@@ -78,7 +102,7 @@ async def test_oversize_and_malformed_frames_get_an_error_and_change_nothing(asg
         await chat.send(type="start")
         ready = await chat.recv()
         await chat.until("done")
-        before = await sync_to_async(_messages)(ready["conversation_id"])
+        before = await stored_messages(ready["conversation_id"])
         await chat.send(type="message", text="x" * (protocol.MAX_TEXT_CHARS + 1))
         assert await chat.recv() == protocol.error("message_too_long", turn=True)
         await chat.ws.send("not json")
@@ -87,7 +111,7 @@ async def test_oversize_and_malformed_frames_get_an_error_and_change_nothing(asg
         assert await chat.recv() == protocol.error("bad_frame")
         await chat.send(type="ping")
         assert await chat.recv() == {"type": "pong"}
-    assert await sync_to_async(_messages)(ready["conversation_id"]) == before
+    assert await stored_messages(ready["conversation_id"]) == before
 
 
 async def test_one_turn_at_a_time(asgi_server, bot, fake_openai):
@@ -127,8 +151,6 @@ async def test_a_message_from_another_process_reaches_the_open_socket(asgi_serve
         await chat.send(type="start")
         ready = await chat.recv()
         await chat.until("done")
-        conversation = await Conversation.objects.aget(pk=ready["conversation_id"])
-        message = await Message.objects.acreate(conversation=conversation, role="agent", text="Hi, I'm Dana.")
-        await sync_to_async(services.broadcast)(conversation.id, protocol.agent_message(message, "Dana"))
+        await agent_says(ready["conversation_id"], "Hi, I'm Dana.", "Dana")
         frame = await chat.recv()
     assert frame["type"] == "agent_message" and frame["text"] == "Hi, I'm Dana." and frame["author"] == "Dana"

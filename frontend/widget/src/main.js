@@ -8,6 +8,7 @@ const script = document.currentScript || document.querySelector("script[data-bot
 const KEY = script && script.dataset.bot;
 const BASE = (script && (script.dataset.server || new URL(script.src, location.href).origin)) || location.origin;
 const STORE = `switchboard:${KEY}`;
+const HANDOFF_STATUS = "An agent will join the conversation shortly.";
 const FATAL = new Set(["unknown_bot", "origin_not_allowed", "not_published"]);
 
 function el(tag, attrs = {}, ...children) {
@@ -250,6 +251,7 @@ Widget.prototype.handlers = {
     save({ token: f.token });
     this.connected = true;
     this.attempts = 0;
+    if (f.status === "handed_off") this.handoffStatus = HANDOFF_STATUS;
     this.showStatus(this.handoffStatus || "");
     if (f.resumed) {
       // Whatever was shown but not confirmed stored is replaced by the replayed history.
@@ -291,10 +293,10 @@ Widget.prototype.handlers = {
   tool_started() {
     this.typing.hidden = false;
   },
-  handoff(f) {
-    this.handoffStatus = "An agent will join the conversation shortly.";
+  handoff() {
+    // The engine has already said the handoff's message as a `message` frame.
+    this.handoffStatus = HANDOFF_STATUS;
     this.showStatus(this.handoffStatus);
-    if (f.message) this.notice(f.message);
   },
   agent_message(f) {
     this.typing.hidden = true;
