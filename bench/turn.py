@@ -1,0 +1,179 @@
+"""The dialogue engine's own time per turn, and the local classifier's speed.
+
+Starts embedded Postgres + Redis and the fake OpenAI server (in its own process, with a fixed
+time to first token), seeds the demo bot with a small full-text knowledge base, then runs
+turns through `dialogue.turn.run_turn` in this process: intent classification, the entry
+flow's intent router, retrieval, the LLM node streaming from the fake, escalation checks,
+the Redis lock and session state, and the stored messages / trace / LLM call rows.
+
+Overhead per turn = wall time of the whole turn (first call to the generator's end, storage
+included) minus the fake's injected time to first token. Measured with 1 conversation (turns
+one after another) and with 100 conversations sending at once. Then classifications per
+second of the local intent classifier on one core.
+
+Run from the repository root: `.venv/bin/python bench/turn.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import embedded  # noqa: E402
+
+TTFT_S = 0.05
+TURNS_SEQUENTIAL = 40
+CONCURRENT = 100
+TURNS_EACH = 3
+QUESTIONS = [
+    "how long do I have to return an item?",
+    "how long does express shipping take",
+    "do you ship to Canada?",
+]
+ARTICLES = [
+    ("Returns policy", "You can return any item within 30 days of delivery for a full refund."),
+    ("Shipping times", "Standard shipping takes 3 to 5 business days. Express shipping takes 1 day."),
+    ("International", "We ship to Canada, Mexico and most of Europe. Duties are paid on delivery."),
+]
+
+
+def start_fake(env: dict) -> tuple[subprocess.Popen, str]:
+    code = (
+        "import time; from tests.fakes.openai_server import FakeOpenAI; "
+        f"f = FakeOpenAI(ttft={TTFT_S}).start(); print(f.base_url, flush=True); time.sleep(10**6)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def seed():
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from bots import demo
+    from bots.models import Bot, Workspace
+    from knowledge.models import KnowledgeBase
+    from knowledge.services import document_add_text, document_ingest
+
+    workspace = Workspace.objects.create(name="Bench", slug="bench")
+    bot = Bot.objects.create(workspace=workspace, name="Acme Support", slug="acme-support")
+    kb = KnowledgeBase.objects.create(workspace=workspace, name=demo.KNOWLEDGE_BASE, embedding_provider="none")
+    for title, text in ARTICLES:
+        document_ingest(document_add_text(kb=kb, title=title, text=text).pk)
+    snapshot = demo.definition(bot_id=bot.id).model_copy(update={"knowledge_bases": [{"id": kb.id, "name": kb.name}]})
+    return bot, snapshot
+
+
+async def one_turn(conversation_id: int, snapshot, text: str) -> float:
+    from dialogue.events import Inbound
+    from dialogue.turn import run_turn
+
+    t0 = time.perf_counter()
+    events = [e async for e in run_turn(conversation_id, snapshot, Inbound(kind="text", text=text))]
+    elapsed = time.perf_counter() - t0
+    assert any(e.type == "message" for e in events), events
+    return (elapsed - TTFT_S) * 1000
+
+
+async def sequential(bot, snapshot) -> list[float]:
+    from asgiref.sync import sync_to_async
+
+    from conversations.services import conversation_start
+
+    conv = await sync_to_async(conversation_start)(bot=bot)
+    for i in range(3):  # warm-up: imports, connections, the classifier
+        await one_turn(conv.pk, snapshot, QUESTIONS[i % len(QUESTIONS)])
+    return [await one_turn(conv.pk, snapshot, QUESTIONS[i % len(QUESTIONS)]) for i in range(TURNS_SEQUENTIAL)]
+
+
+async def concurrent(bot, snapshot) -> list[float]:
+    from asgiref.sync import sync_to_async
+
+    from conversations.services import conversation_start
+
+    convs = [await sync_to_async(conversation_start)(bot=bot) for _ in range(CONCURRENT)]
+
+    async def talk(conv) -> list[float]:
+        return [await one_turn(conv.pk, snapshot, QUESTIONS[i % len(QUESTIONS)]) for i in range(TURNS_EACH)]
+
+    results = await asyncio.gather(*(talk(c) for c in convs))
+    return [x for r in results for x in r]
+
+
+def classifier_rate(snapshot) -> float:
+    from dialogue import nlu
+
+    clf = nlu.load(nlu.train(snapshot.intents))
+    texts = ["where is my order", "please cancel it", "how long does shipping take", "I want a human", "hello"] * 400
+    clf.classify("warm up")
+    t0 = time.perf_counter()
+    for text in texts:
+        clf.classify(text)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="sb-bench-turn-"))
+    os.chmod(root, 0o755)
+    services = embedded.start(root)
+    fake = None
+    try:
+        env = embedded.environ_with(services) | {
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        os.environ.update(env)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        fake, fake_url = start_fake(env)
+        os.environ |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
+        bot, snapshot = seed()
+
+        async def run_all():
+            return await sequential(bot, snapshot), await concurrent(bot, snapshot)
+
+        one, hundred = asyncio.run(run_all())
+        rate = classifier_rate(snapshot)
+    finally:
+        if fake is not None:
+            fake.terminate()
+            fake.wait(timeout=15)
+        services.stop()
+        embedded.remove(root)
+
+    print(f"\nDialogue turn overhead (wall time minus the fake LLM's {TTFT_S * 1000:.0f} ms to first token)")
+    print(f"{'conversations':>13} | {'turns':>5} | {'p50':>9} | {'p95':>9}")
+    for n, values in ((1, one), (CONCURRENT, hundred)):
+        print(f"{n:>13} | {len(values):>5} | {pct(values, 50):>6.1f} ms | {pct(values, 95):>6.1f} ms")
+    print(f"\nLocal intent classifier: {rate:,.0f} classifications/s on one core")
+    print(
+        json.dumps(
+            {
+                "turn_overhead_p95_ms_1": round(pct(one, 95), 1),
+                "turn_overhead_p95_ms_100": round(pct(hundred, 95), 1),
+                "classifier_per_s": round(rate),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
