@@ -109,8 +109,34 @@ class BotWorkspaceListFilter(WorkspaceListFilter):
 # --- Workspace -------------------------------------------------------------------------------------------
 
 
-class MembershipInline(TabularInline):
+class ScopedInline:
+    """An inline's permissions follow its parent's workspace (a Bot's, or the Workspace itself),
+    not Django's per-model permissions."""
+
+    edit_action = EDIT
+
+    def _allowed(self, request, obj, action_name):
+        workspaces = access.workspaces_for(request.user, action_name)
+        if obj is None:
+            return workspaces.exists()
+        return workspaces.filter(pk=obj.pk if isinstance(obj, Workspace) else obj.workspace_id).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, READ)
+
+    def has_add_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.edit_action)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.edit_action)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.edit_action)
+
+
+class MembershipInline(ScopedInline, TabularInline):
     model = Membership
+    edit_action = MANAGE
     extra = 0
     verbose_name = "person"
     verbose_name_plural = "People and their roles"
@@ -152,28 +178,28 @@ class WorkspaceAdmin(WorkspaceScoped, ModelAdmin):
 # --- Bot and its parts ---------------------------------------------------------------------------------------
 
 
-class PromptInline(StackedInline):
+class PromptInline(ScopedInline, StackedInline):
     model = Prompt
     form = admin_forms.PromptForm
     extra = 0
     tab = True
 
 
-class ToolInline(StackedInline):
+class ToolInline(ScopedInline, StackedInline):
     model = Tool
     form = admin_forms.ToolForm
     extra = 0
     tab = True
 
 
-class IntentInline(TabularInline):
+class IntentInline(ScopedInline, TabularInline):
     model = Intent
     form = admin_forms.IntentForm
     extra = 0
     tab = True
 
 
-class EscalationRuleInline(StackedInline):
+class EscalationRuleInline(ScopedInline, StackedInline):
     model = EscalationRule
     form = admin_forms.EscalationRuleForm
     extra = 0
@@ -181,7 +207,7 @@ class EscalationRuleInline(StackedInline):
     verbose_name_plural = "Escalation rules (when to bring in a person)"
 
 
-class FlowInline(TabularInline):
+class FlowInline(ScopedInline, TabularInline):
     """Flows are drawn in the flow builder; here they are listed with links to it."""
 
     model = Flow

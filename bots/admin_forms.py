@@ -7,6 +7,7 @@ import json
 
 from django import forms
 from pydantic import ValidationError as SchemaError
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from bots import selectors
 from bots.models import (
@@ -29,7 +30,7 @@ from bots.validation import validate_bot
 class LinesField(forms.CharField):
     """A list of short texts, typed one per line."""
 
-    widget = forms.Textarea(attrs={"rows": 4})
+    widget = UnfoldAdminTextareaWidget(attrs={"rows": 4})
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -43,7 +44,7 @@ class LinesField(forms.CharField):
 
 
 class PrettyJSONField(forms.JSONField):
-    widget = forms.Textarea(attrs={"rows": 12, "style": "font-family: monospace"})
+    widget = UnfoldAdminTextareaWidget(attrs={"rows": 16, "style": "font-family: monospace"})
 
     def prepare_value(self, value):
         if isinstance(value, str):
