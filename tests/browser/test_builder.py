@@ -159,3 +159,50 @@ def test_build_a_flow_by_dragging_fix_it_save_reload_and_run_it(browser, asgi_se
     select(page, "branch_1")
     expect(inspector.get_by_label("Value")).to_have_value("example.com")
     shot(page, "3-reloaded")
+
+    # The test console runs the saved draft; the debug panel shows the slots filling.
+    page.get_by_role("button", name="Test console").click()
+    console = page.get_by_test_id("console")
+    console.get_by_label("Message").fill("hi")
+    console.get_by_label("Message").press("Enter")
+    expect(console.locator(".sb-msg.bot").last).to_have_text("What is your email?")
+    expect(console.get_by_test_id("debug-panel").last).to_contain_text("main › ask_1")
+    console.get_by_label("Voice preview").check()
+    console.get_by_label("Message").fill("ann@example.com")
+    console.get_by_label("Message").press("Enter")
+    expect(console.get_by_test_id("turn")).to_have_count(2)
+    panel = console.get_by_test_id("debug-panel").last
+    expect(panel).to_contain_text("main › message_2")
+    expect(panel.locator("tr.changed[data-slot=email]")).to_be_visible()
+    expect(console.get_by_test_id("voice-preview").last).to_contain_text("you are on the list")
+    shot(page, "4-console-slots-filled")
+
+    # The conversation becomes a test case, which passes on the draft.
+    page.once("dialog", lambda d: d.accept("Signup with an example.com email"))
+    console.get_by_role("button", name="Save as test case").click()
+    expect(console).to_contain_text("Saved test case “Signup with an example.com email”")
+    page.get_by_role("button", name="Test cases").click()
+    page.get_by_role("button", name="Run test cases").click()
+    expect(page.get_by_test_id("test-summary")).to_have_text("All 1 passing")
+    shot(page, "5-test-cases-passing")
+
+
+def test_two_builders_on_one_flow_get_a_conflict_instead_of_overwriting(browser, asgi_server):
+    bot = make_bot(graph=EMAIL_FLOW)
+    first = open_builder(browser, asgi_server, bot, make_builder(bot.workspace, "ann"))
+    second = open_builder(browser, asgi_server, bot, make_builder(bot.workspace, "bob"))
+
+    for page, text in ((first, "Hi from Ann"), (second, "Hi from Bob")):
+        select(page, "message_1")
+        page.get_by_test_id("inspector").locator("textarea[name=text]").fill(text)
+    first.get_by_role("button", name="Save").click()
+    expect(first.get_by_test_id("save-status")).to_have_text("Saved")
+
+    second.get_by_role("button", name="Save").click()
+    expect(second.get_by_test_id("conflict")).to_contain_text("Someone saved this flow after you opened it")
+    shot(second, "6-conflict")
+    assert Flow.objects.get(bot=bot).graph["nodes"][0]["text"] == "Hi from Ann"
+
+    second.get_by_role("button", name="Load their version").click()
+    expect(second.get_by_test_id("node-message_1")).to_contain_text("Hi from Ann")
+    expect(second.get_by_test_id("conflict")).to_have_count(0)

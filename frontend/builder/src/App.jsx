@@ -7,6 +7,7 @@ import {
   ReactFlowProvider,
   addEdge,
   useEdgesState,
+  useNodesInitialized,
   useNodesState,
   useReactFlow,
 } from "@xyflow/react";
@@ -75,6 +76,15 @@ function Builder({ cfg }) {
   const history = useHistory();
   const [loaded, setLoaded] = useState(false);
   const validation = useRef(0);
+  // Zoom to fit once the loaded nodes have been measured; fitting earlier uses zero sizes.
+  const needsFit = useRef(false);
+  const measured = useNodesInitialized();
+  useEffect(() => {
+    if (measured && needsFit.current) {
+      needsFit.current = false;
+      flowApi.fitView({ padding: 0.2, maxZoom: 1 });
+    }
+  }, [measured, nodes]);
   const wrapper = useRef(null);
 
   const graph = useMemo(() => toGraph(nodes, edges, entry), [nodes, edges, entry]);
@@ -94,7 +104,7 @@ function Builder({ cfg }) {
       setErrors(data.problems || []);
       validation.current += 1; // answers to checks of the previous graph no longer apply
       setLoaded(true);
-      if (g.nodes.length) requestAnimationFrame(() => flowApi.fitView({ padding: 0.2, maxZoom: 1 }));
+      needsFit.current = g.nodes.length > 0;
     },
     [setNodes, setEdges, history, flowApi],
   );
@@ -382,7 +392,7 @@ function Builder({ cfg }) {
             <Console cfg={cfg} />
           </div>
           <div style={{ display: tab === "tests" ? "block" : "none" }}>
-            <TestCases cfg={cfg} />
+            <TestCases cfg={cfg} active={tab === "tests"} />
           </div>
         </div>
       </div>

@@ -6,6 +6,7 @@ function SlotsTable({ before, after }) {
   const names = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])].sort();
   if (!names.length) return <div className="sb-muted">No slots yet.</div>;
   return (
+    <>
     <table className="sb-slots" data-testid="debug-slots">
       <thead>
         <tr>
@@ -29,6 +30,8 @@ function SlotsTable({ before, after }) {
         })}
       </tbody>
     </table>
+    <div className="sb-muted">Personal data (emails, phone numbers…) shows redacted, as it is stored.</div>
+    </>
   );
 }
 
@@ -150,7 +153,7 @@ export default function Console({ cfg }) {
                 {r.text}
                 {voice && r.voice_text !== undefined && (
                   <div className="sb-voice" data-testid="voice-preview">
-                    🔊 {r.voice_text}
+                    <span className="sb-voice-label">Spoken:</span> {r.voice_text}
                     {r.audio_url && <audio controls src={r.audio_url} />}
                   </div>
                 )}

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "react";
 import { errorMessage, request } from "./api";
 
-export default function TestCases({ cfg }) {
+export default function TestCases({ cfg, active }) {
   const [cases, setCases] = useState([]);
   const [report, setReport] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -12,9 +12,10 @@ export default function TestCases({ cfg }) {
     const res = await request("GET", cfg.urls.testCases);
     if (res.ok) setCases(res.data.cases);
   };
+  // Reloaded whenever the tab is opened: the console may have saved a case meanwhile.
   useEffect(() => {
-    load();
-  }, []);
+    if (active) load();
+  }, [active]);
 
   const run = async () => {
     setBusy(true);

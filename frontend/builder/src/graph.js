@@ -2,6 +2,7 @@
 // edges. Connections live in the stored nodes' `next`-like fields; on the canvas they are edges.
 
 import { KINDS } from "./kinds";
+import { autoLayout } from "./layout";
 
 const LINK_FIELDS = ["next", "on_failure", "on_error", "fallback", "else"];
 
@@ -29,7 +30,8 @@ export function fromGraph(graph) {
   const nodes = (graph.nodes || []).map((n, i) => ({
     id: n.id,
     type: "flow",
-    position: n.position || { x: 0, y: i * 120 },
+    // Stored positions leave out zero coordinates; flows written as YAML have none at all.
+    position: { x: n.position?.x ?? 0, y: n.position?.y ?? i * 140 },
     data: { kind: n.kind, label: n.label || "", fields: strip(n), entry: graph.entry === n.id, errors: [] },
   }));
   const ids = new Set(nodes.map((n) => n.id));
@@ -39,7 +41,8 @@ export function fromGraph(graph) {
       if (ids.has(target)) edges.push({ id: edgeId(n.id, handle), source: n.id, sourceHandle: handle, target });
     }
   }
-  return { nodes, edges, entry: graph.entry || null };
+  const unplaced = (graph.nodes || []).length > 0 && (graph.nodes || []).every((n) => !n.position);
+  return { nodes: unplaced ? autoLayout(nodes, edges) : nodes, edges, entry: graph.entry || null };
 }
 
 export function toGraph(nodes, edges, entry) {
