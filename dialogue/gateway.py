@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import openai
 from django.conf import settings
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from dialogue import breaker, tokens
 
@@ -158,7 +159,17 @@ class Gateway:
             kwargs["parallel_tool_calls"] = True
         if json_mode:
             kwargs["response_format"] = {"type": "json_object"}
-        stream = await _client().chat.completions.create(**kwargs)
+        # `client.post` rather than `chat.completions.create`: `create` walks every message through
+        # the SDK's TypedDict transform, which profiling showed to be the largest CPU cost of a
+        # turn; our messages are plain JSON already. Same endpoint, same auth, same stream parser.
+        stream = await _client().post(
+            "/chat/completions",
+            body=kwargs,
+            cast_to=ChatCompletion,
+            stream=True,
+            stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            options={"security": {"bearer_auth": True}},
+        )
         text: list[str] = []
         calls: dict[int, dict] = {}
         async for chunk in stream:
