@@ -183,3 +183,14 @@ def test_secrets_are_write_only_in_the_admin(demo_bot, acme):
     assert b"it will not be shown again: sb_" in key_page.content
     key = ApiKey.objects.get(name="ci")
     assert b"it will not be shown again" not in owner.get(reverse("admin:bots_apikey_change", args=[key.pk])).content
+
+
+def test_saving_a_bot_with_problems_warns_but_keeps_the_draft(demo_bot, builder):
+    demo_bot.prompts.all().delete()
+    client = logged_in(builder)
+    page = client.get(reverse("admin:bots_bot_change", args=[demo_bot.pk])).content.decode()
+    assert "1 thing to fix before publishing" in page and "uses the prompt “support”" in page
+    confirm = client.get(reverse("admin:bots_bot_publish_action", args=[demo_bot.pk])).content.decode()
+    assert "publish-button" not in confirm and "uses the prompt “support”" in confirm
+    client.post(reverse("admin:bots_bot_publish_action", args=[demo_bot.pk]), {"note": "try"})
+    assert demo_bot.versions.count() == 1
