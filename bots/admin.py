@@ -167,6 +167,10 @@ class WorkspaceAdmin(WorkspaceScoped, ModelAdmin):
     def has_module_permission(self, request):
         return access.workspaces_for(request.user, READ).exists()
 
+    def has_view_permission(self, request, obj=None):
+        workspaces = access.workspaces_for(request.user, READ)
+        return workspaces.filter(pk=obj.pk).exists() if obj else workspaces.exists()
+
     def has_add_permission(self, request, obj=None):
         return request.user.is_superuser  # new tenants are created by the installation's operator
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bots import services
-from bots.models import ApiKey, Bot, ChannelConnection, Flow, Membership, Secret
+from bots.models import ApiKey, Bot, ChannelConnection, Flow, Membership, Secret, Workspace
 from tests.bots.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +194,27 @@ def test_saving_a_bot_with_problems_warns_but_keeps_the_draft(demo_bot, builder)
     assert "publish-button" not in confirm and "uses the prompt “support”" in confirm
     client.post(reverse("admin:bots_bot_publish_action", args=[demo_bot.pk]), {"note": "try"})
     assert demo_bot.versions.count() == 1
+
+
+def test_owners_manage_people_builders_only_read_the_workspace(demo_bot, acme, builder):
+    page = logged_in(builder).get(reverse("admin:bots_workspace_change", args=[acme.pk]))
+    assert page.status_code == 200 and b"People and their roles" in page.content
+    owner = make_user(acme, Membership.Role.OWNER, "olga")
+    client = logged_in(owner)
+    form = {
+        "name": "Acme Inc",
+        "slug": "acme",
+        "tool_allowed_hosts": "",
+        "memberships-TOTAL_FORMS": "2",
+        "memberships-INITIAL_FORMS": "2",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for i, m in enumerate(acme.memberships.order_by("pk")):
+        form |= {f"memberships-{i}-id": m.pk, f"memberships-{i}-workspace": acme.pk, f"memberships-{i}-user": m.user_id}
+        form[f"memberships-{i}-role"] = "viewer" if m.user == builder else m.role
+    response = client.post(reverse("admin:bots_workspace_change", args=[acme.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Membership.objects.get(user=builder).role == "viewer"
+    logged_in(builder).post(reverse("admin:bots_workspace_change", args=[acme.pk]), form | {"name": "Hijacked"})
+    assert Workspace.objects.get(pk=acme.pk).name == "Acme Inc"
