@@ -172,7 +172,8 @@ async def run_turn(
         state = await session.load(cid)
         if state is None:
             state = session.SessionState(memory=await _memory(conv.workspace_id, conv.contact_id))
-            state.status = "handed_off" if conv.status == Conversation.Status.HANDED_OFF else "active"
+        # The stored status wins: an agent closing a handoff in the inbox gives the bot its voice back.
+        state.status = conv.status
         runtime = Runtime(
             snapshot,
             channel=conv.channel,

@@ -96,3 +96,12 @@ def test_explicit_requests_in_many_phrasings(text):
 @pytest.mark.parametrize("text", ["my agent number is 5", "the human body", "I want a refund", "humane society"])
 def test_ordinary_sentences_are_not_requests_for_a_person(text):
     assert not _EXPLICIT.search(text)
+
+
+def test_the_bot_speaks_again_once_the_agent_hands_back(acme_bot, tool_server, settings):
+    settings.OPENAI_API_KEY = ""
+    talk = Talk(acme_bot, demo_snapshot(tool_server))
+    first(talk.send("get me a real person"), "handoff")
+    assert talk.say("hello?") == ""
+    Conversation.objects.filter(pk=talk.conversation.pk).update(status=Conversation.Status.ACTIVE)
+    assert talk.say("where is my order").startswith("Sure! What's your order number?")
