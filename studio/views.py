@@ -58,7 +58,7 @@ def studio_view(fn):
 def builder(request, bot):
     data = selectors.builder_data(bot)
     data["urls"] = {
-        "back": reverse("admin:index"),
+        "back": reverse("admin:bots_bot_change", args=[bot.id]),
         "flow": "/api/v1/flows/{flow}",
         "publish": f"/api/v1/bots/{bot.id}/publish",
         "validate": reverse("studio:validate", args=[bot.id]),
