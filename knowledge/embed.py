@@ -24,7 +24,7 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> list[list[float]]: ...
 
 
-PROVIDERS: dict[str, Callable[[str, int], Embedder | None]] = {}
+PROVIDERS: dict[str, Callable[..., Embedder | None]] = {}
 
 
 def provider(name: str):
@@ -38,13 +38,16 @@ def provider(name: str):
 class OpenAIEmbedder:
     """Any OpenAI-compatible /embeddings endpoint, through the SDK and settings.OPENAI_BASE_URL."""
 
-    def __init__(self, model: str, dimension: int):
+    def __init__(self, model: str, dimension: int, *, interactive: bool = False):
         from openai import OpenAI
 
         self.model = model
         self.dimension = dimension
+        # A question is embedded while someone waits (voice allows 200 ms for all of retrieval):
+        # fail fast and fall back to full text. Ingestion can afford patience.
+        timeout, retries = (3, 0) if interactive else (30, 2)
         self.client = OpenAI(
-            api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL, timeout=30, max_retries=2
+            api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL, timeout=timeout, max_retries=retries
         )
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -74,15 +77,15 @@ class OpenAIEmbedder:
 
 
 @provider("openai")
-def _openai(model: str, dimension: int) -> Embedder | None:
+def _openai(model: str, dimension: int, *, interactive: bool = False) -> Embedder | None:
     if not settings.OPENAI_API_KEY:
         return None
-    return OpenAIEmbedder(model, dimension)
+    return OpenAIEmbedder(model, dimension, interactive=interactive)
 
 
 @provider("local")
 @lru_cache(maxsize=4)  # loading a model takes seconds and hundreds of MB: once per process
-def _local(model: str, dimension: int) -> Embedder | None:
+def _local(model: str, dimension: int, *, interactive: bool = False) -> Embedder | None:
     """sentence-transformers, an optional extra (`pip install sentence-transformers`): absent = full text only."""
     try:
         from sentence_transformers import SentenceTransformer
@@ -100,7 +103,7 @@ def _local(model: str, dimension: int) -> Embedder | None:
 
 
 @provider("none")
-def _none(model: str, dimension: int) -> Embedder | None:
+def _none(model: str, dimension: int, *, interactive: bool = False) -> Embedder | None:
     return None
 
 
@@ -110,12 +113,13 @@ def embedder_for(kb) -> Embedder | None:
 
 @lru_cache(maxsize=2048)
 def _cached_query_vector(provider_name: str, model: str, dimension: int, base_url: str | None, query: str):
-    embedder = PROVIDERS[provider_name](model, dimension)
+    embedder = PROVIDERS[provider_name](model, dimension, interactive=True)
     return None if embedder is None else tuple(embedder.embed([query])[0])
 
 
 def query_vector(kb, query: str) -> list[float] | None:
-    """The query's vector for this knowledge base's model; repeated questions skip the network."""
+    """The query's vector for this knowledge base's model; repeated questions skip the network.
+    Raises `EmbeddingError` when the provider fails (failures are not cached)."""
     vector = _cached_query_vector(
         kb.embedding_provider, kb.embedding_model, kb.embedding_dimension, settings.OPENAI_BASE_URL, query
     )

@@ -4,7 +4,8 @@ Two ranked lists, fused by reciprocal rank fusion (score = Σ 1 / (60 + rank), C
 
 * full text — `websearch_to_tsquery` over the generated `search` column (GIN). A question
   rarely shares *every* word with its answer, so chunks matching all terms rank first and
-  chunks matching some terms follow, ordered by `ts_rank_cd`;
+  chunks matching some terms follow (from a bounded sample, see `_SOME_TERMS_SQL`), each
+  ordered by `ts_rank_cd`;
 * vectors — cosine nearest neighbours through the per-dimension HNSW index, one query per
   embedding model among the knowledge bases asked for (usually one).
 
@@ -14,13 +15,16 @@ alone. The query embedding is the only network call; repeated questions reuse it
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from knowledge.embed import query_vector
+from knowledge.embed import EmbeddingError, query_vector
 from knowledge.models import SUPPORTED_DIMENSIONS, TEXT_SEARCH_CONFIG, KnowledgeBase
+
+logger = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 40  # per method, before fusion
@@ -43,15 +47,29 @@ class RetrievedChunk:
 
 
 # Interpolated values are module constants and a checked int, never user input.
-_FULLTEXT_SQL = f"""
+_ALL_TERMS_SQL = f"""
 SELECT c.id
-FROM knowledge_chunk c,
-     websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %s) AS q_all,
-     CAST(replace(CAST(q_all AS text), ' & ', ' | ') AS tsquery) AS q_any
-WHERE c.kb_id = ANY(%s) AND c.search @@ q_any
-ORDER BY (c.search @@ q_all) DESC, ts_rank_cd(c.search, q_any) DESC, c.id
-LIMIT %s
+FROM knowledge_chunk c, websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %(q)s) AS q
+WHERE c.kb_id = ANY(%(kbs)s) AND c.search @@ q
+ORDER BY ts_rank_cd(c.search, q) DESC, c.id
+LIMIT %(n)s
 """  # noqa: S608
+
+# Any of the terms: ranking every match of common words costs ~1 s at 100k chunks, so only a
+# sample of SOME_TERMS_SAMPLE matches is ranked. Exact for small knowledge bases; for large
+# ones the vector search carries the meaning and this list adds word overlap.
+_SOME_TERMS_SQL = f"""
+SELECT m.id FROM (
+    SELECT c.id, c.search, q
+    FROM knowledge_chunk c,
+         CAST(replace(CAST(websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %(q)s) AS text), ' & ', ' | ') AS tsquery) AS q
+    WHERE c.kb_id = ANY(%(kbs)s) AND c.search @@ q AND NOT c.id = ANY(%(seen)s)
+    LIMIT %(sample)s
+) m
+ORDER BY ts_rank_cd(m.search, m.q) DESC, m.id
+LIMIT %(n)s
+"""  # noqa: S608
+SOME_TERMS_SAMPLE = 300
 
 
 def _vector_sql(dim: int) -> str:
@@ -84,8 +102,7 @@ def retrieve(
     rankings: dict[str, list[int]] = {}
     with transaction.atomic(), connection.cursor() as cur:
         if "fulltext" in methods:
-            cur.execute(_FULLTEXT_SQL, [query, kb_ids, CANDIDATES])
-            rankings["fulltext"] = [row[0] for row in cur.fetchall()]
+            rankings["fulltext"] = _fulltext_ranking(cur, kb_ids, query)
         if "vector" in methods:
             rankings["vector"] = _vector_ranking(cur, kb_ids, query)
         fused = _fuse(rankings)[:top_k]
@@ -108,6 +125,17 @@ def retrieve(
     ]
 
 
+def _fulltext_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
+    """Chunks with every term first (websearch syntax: "phrases", -exclusions), then some terms."""
+    params = {"q": query, "kbs": kb_ids, "n": CANDIDATES}
+    cur.execute(_ALL_TERMS_SQL, params)
+    ids = [row[0] for row in cur.fetchall()]
+    if len(ids) < CANDIDATES:
+        cur.execute(_SOME_TERMS_SQL, params | {"n": CANDIDATES - len(ids), "seen": ids, "sample": SOME_TERMS_SAMPLE})
+        ids += [row[0] for row in cur.fetchall()]
+    return ids
+
+
 def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for kb in KnowledgeBase.objects.filter(pk__in=kb_ids).exclude(embedding_provider=KnowledgeBase.Provider.NONE):
@@ -117,9 +145,14 @@ def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
     cur.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
     scored: list[tuple[int, int]] = []  # (rank within its model, chunk id): models' distances don't compare
     for (provider, model, dim), ids in groups.items():
-        vector = query_vector(
-            KnowledgeBase(embedding_provider=provider, embedding_model=model, embedding_dimension=dim), query
-        )
+        try:
+            vector = query_vector(
+                KnowledgeBase(embedding_provider=provider, embedding_model=model, embedding_dimension=dim), query
+            )
+        except EmbeddingError:
+            # An embeddings outage must not cost the answer: full text still finds it.
+            logger.warning("query embedding failed; answering from full-text search only")
+            continue
         if vector is None:
             continue
         cur.execute(_vector_sql(dim), {"kbs": ids, "q": _literal(vector), "n": CANDIDATES})
