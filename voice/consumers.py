@@ -28,9 +28,12 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code):
-        if self.pipeline is not None:
-            await self.pipeline.stop()
-            self.pipeline = None
+        await self._stop_pipeline()
+
+    async def _stop_pipeline(self):
+        pipeline, self.pipeline = self.pipeline, None
+        if pipeline is not None:
+            await pipeline.stop()
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -79,6 +82,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             await self.pipeline.on_dtmf(digit)
 
     async def on_stop(self, message):
+        # Stop at once: after our close, the server does not always deliver websocket.disconnect.
+        await self._stop_pipeline()
         await self.close()
 
 

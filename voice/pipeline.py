@@ -65,6 +65,7 @@ class CallPipeline:
 
     async def stop(self) -> None:
         """The caller hung up (Twilio `stop`) or the socket closed."""
+        log.info("media stream stopped")
         self._ending = True
         with contextlib.suppress(asyncio.QueueFull):
             self.audio.put_nowait(None)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import webrtcvad
 
 FRAME_BYTES = 160  # 20 ms of mu-law at 8 kHz; webrtcvad takes 10, 20 or 30 ms frames
+MIN_RMS = 150  # 16-bit RMS under which a frame is line hiss, whatever the VAD says
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class Sensitivity:
 SENSITIVITIES = {
     "high": Sensitivity(aggressiveness=2, frames=3, speech_started_interrupts=True),
     "medium": Sensitivity(aggressiveness=3, frames=4, speech_started_interrupts=False),
-    "low": Sensitivity(aggressiveness=3, frames=15, speech_started_interrupts=False),
+    # Longer than an "uh-huh" or "mm-hmm" (~0.5 s): at low sensitivity words do the interrupting.
+    "low": Sensitivity(aggressiveness=3, frames=30, speech_started_interrupts=False),
 }
 
 BACK_CHANNEL = {
@@ -68,7 +70,10 @@ class SpeechDetector:
         """True exactly once per stretch of speech, when it has lasted long enough to count."""
         if len(frame) != FRAME_BYTES:
             return False  # Twilio sends 160-byte frames; anything else is not worth guessing about
-        if self._vad.is_speech(audioop.ulaw2lin(frame, 2), 8000):
+        pcm = audioop.ulaw2lin(frame, 2)
+        # webrtcvad keeps saying "speech" for a few frames after a sound stops (its hangover);
+        # requiring some energy too stops a 60 ms click from looking like 140 ms of talk.
+        if audioop.rms(pcm, 2) >= MIN_RMS and self._vad.is_speech(pcm, 8000):
             self.last_voiced_at = time.monotonic()
             self.run += 1
             return self.run == self.sensitivity.frames

@@ -115,7 +115,8 @@ class TwilioCall:
         self.stream_sid = "MZ" + uuid.uuid4().hex
         self.events: list[tuple[float, str, dict]] = []  # (monotonic, event, message) received
         self.audio = bytearray()  # every byte of audio received (played or not)
-        self.marks_acked: list[str] = []
+        self.marks_acked: list[str] = []  # played to the end
+        self.marks_cleared: list[str] = []  # returned at once by a `clear`: never played
         self.clears: list[float] = []
         self.speech_onsets: list[float] = []  # when we started sending each stretch of speech
         self.updates: list[dict] = []  # REST updates of this call (transfer TwiML, hang-up)
@@ -217,6 +218,7 @@ class TwilioCall:
                     self.clears.append(now)
                     self._play_until = now
                     for _, name in self._pending:  # Twilio returns pending marks at once on clear
+                        self.marks_cleared.append(name)
                         await self._send({"event": "mark", "mark": {"name": name}})
                     self._pending.clear()
         except (websockets.ConnectionClosed, binascii.Error):
@@ -311,6 +313,10 @@ class TwilioCall:
     async def wait_quiet(self, timeout: float = 10.0) -> None:
         """Until everything the bot sent has been played and acknowledged."""
         await self.wait_for(
-            lambda: self.marks_sent() and len(self.marks_acked) >= len(self.marks_sent()) and not self._pending,
+            lambda: (
+                self.marks_sent()
+                and len(self.marks_acked) + len(self.marks_cleared) >= len(self.marks_sent())
+                and not self._pending
+            ),
             timeout,
         )

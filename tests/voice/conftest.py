@@ -3,6 +3,9 @@ pointed at them, and a published phone bot to call."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from tests.conftest import vendor_env
@@ -11,6 +14,7 @@ from tests.fakes.elevenlabs_server import FakeElevenLabs
 from tests.fakes.twilio_client import FakeTwilioRest, TwilioCall
 from tests.processes import start_asgi
 from tests.services import subprocess_env
+from voice.models import Call
 
 PUBLIC = "https://voice.example.test"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -78,6 +82,12 @@ async def place_call(voice_server, fake_twilio):
     yield place
     for call in calls:
         await call.close()
+    # The server finishes the call after its socket closes (messages, outcome): let it, before
+    # the test database is flushed under it.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and await Call.objects.filter(outcome=Call.Outcome.ONGOING).aexists():
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
 
 
 BOT_YAML = """
@@ -90,6 +100,7 @@ voice:
   silence_reprompts: 1
   transfer_number: "+14155550199"
   barge_in_sensitivity: {sensitivity}
+  tts_fallback_voice: backup-voice
 prompts:
   - name: answer
     system: You answer questions about Acme on the phone.
@@ -125,3 +136,64 @@ def publish(yaml_text: str):
 @pytest.fixture
 def phone_bot(transactional_db):
     return publish(BOT_YAML.format(sensitivity="medium", number=BOT_NUMBER))
+
+
+@pytest.fixture
+def patient_bot(transactional_db):
+    """Low barge-in sensitivity: only real words interrupt it."""
+    return publish(BOT_YAML.format(sensitivity="low", number=BOT_NUMBER))
+
+
+FLOW_BOT_YAML = """
+switchboard: 1
+name: Acme Desk
+slug: acme-desk
+greeting: Welcome to Acme.
+voice:
+  transfer_number: "+14155550199"
+prompts:
+  - name: answer
+    system: You answer questions about Acme on the phone.
+    mode: voice
+intents:
+  - name: person
+    examples: ["I want to talk to a person", "human agent please", "put me through to someone"]
+escalation_rules:
+  - name: asked for a person
+    trigger: keyword
+    keywords: ["agent"]
+    action: transfer
+    message: Connecting you to a colleague.
+flows:
+  - name: main
+    is_entry: true
+    graph:
+      entry: ask_name
+      nodes:
+        - id: ask_name
+          kind: ask
+          slot: name
+          prompt: What is your name?
+          next: ask_account
+        - id: ask_account
+          kind: ask
+          slot: account
+          type: digits
+          prompt: Please type your account number, then the hash key.
+          next: thanks
+        - id: thanks
+          kind: message
+          text: Thanks {{{{ name }}}}, account {{{{ account }}}} is in good standing.
+          next: bye
+        - id: bye
+          kind: end
+          message: Goodbye.
+channels:
+  - kind: phone
+    phone_number: "{number}"
+"""
+
+
+@pytest.fixture
+def flow_bot(transactional_db):
+    return publish(FLOW_BOT_YAML.format(number=BOT_NUMBER))

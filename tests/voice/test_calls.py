@@ -49,3 +49,64 @@ async def test_greeted_call_asks_and_hears_the_answer(fakes, phone_bot, place_ca
     second = await place_call()
     await second.wait_quiet()
     assert elevenlabs.texts().count("Thanks for calling Acme.") == 1
+
+
+def updates_of(twilio, call_sid: str) -> list[dict]:
+    return [u["form"] for u in twilio.updates if u["call_sid"] == call_sid]
+
+
+async def test_slot_filling_by_voice_and_keypad_then_goodbye_and_hang_up(fakes, flow_bot, place_call):
+    openai, deepgram, elevenlabs, twilio = fakes
+    call = await place_call()
+    await call.wait_quiet()
+    assert elevenlabs.texts() == ["Welcome to Acme.", "What is your name?"]
+
+    deepgram.say("Alice")
+    await call.say("my_name_is_alice", trailing_silence=0.4)
+    await call.wait_for(lambda: "Please type your account number, then the hash key." in elevenlabs.texts())
+    await call.wait_quiet()
+    await call.press("4711#")  # DTMF is input too: an `ask` of type digits ending with #
+    await call.closed.wait()
+    assert elevenlabs.texts()[-2:] == ["Thanks Alice, account 4711 is in good standing.", "Goodbye."]
+    # The goodbye was heard before the hang-up, which went through Twilio's REST API.
+    assert call.marks_acked[-1] == call.marks_sent()[-1]
+    assert updates_of(twilio, call.call_sid) == [{"Status": "completed"}]
+    row = await call_row(call.call_sid)
+    assert row.outcome == Call.Outcome.COMPLETED
+    rows = await messages(call.call_sid)
+    assert ("user", "Alice", False) in rows and ("user", "4711", False) in rows
+
+
+async def test_transfer_dials_the_number_with_a_whisper_of_the_summary(fakes, flow_bot, place_call, voice_server):
+    import xml.etree.ElementTree as ET
+
+    import httpx
+
+    from tests.fakes.twilio_client import sign
+    from tests.voice.conftest import AUTH_TOKEN, PUBLIC
+
+    openai, deepgram, elevenlabs, twilio = fakes
+    call = await place_call()
+    await call.wait_quiet()
+    openai.script(Reply(text="Caller Alice wants a person about her account."))  # the summary
+    deepgram.say("I want an agent.")
+    await call.say("another_question", trailing_silence=0.4)
+    await call.closed.wait()
+    assert "Connecting you to a colleague." in elevenlabs.texts()
+    (update,) = updates_of(twilio, call.call_sid)
+    dial = ET.fromstring(update["Twiml"]).find("Dial")  # noqa: S314
+    number = dial.find("Number")
+    assert number.text == "+14155550199" and dial.get("answerOnBridge") == "true"
+    row = await call_row(call.call_sid)
+    assert row.outcome == Call.Outcome.TRANSFERRED and row.transferred_to == "+14155550199"
+
+    # Twilio fetches the whisper on the person's leg once they answer.
+    url = number.get("url")
+    assert url == f"{PUBLIC}/voice/twilio/whisper/{row.id}/"
+    form = {"CallSid": "CA" + "b" * 32, "ParentCallSid": call.call_sid}
+    async with httpx.AsyncClient() as http:
+        r = await http.post(
+            voice_server + url[len(PUBLIC) :], data=form, headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)}
+        )
+    assert r.status_code == 200
+    assert ET.fromstring(r.text).find("Say").text == "Caller Alice wants a person about her account."  # noqa: S314
