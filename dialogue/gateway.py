@@ -115,7 +115,7 @@ class Gateway:
             for attempt in range(ATTEMPTS_PER_MODEL):
                 streamed = False
                 started = time.perf_counter()
-                call = {"model": model, "purpose": purpose, "input_tokens": tokens.count_messages(messages, model)}
+                call = {"model": model, "purpose": purpose}
                 try:
                     async for item in self._once(model, messages, temperature, max_tokens, tools, json_mode, call):
                         if isinstance(item, str):
@@ -188,7 +188,9 @@ class Gateway:
                 if tc.function:
                     slot["name"] = tc.function.name or slot["name"]
                     slot["arguments"] += tc.function.arguments or ""
-        call.setdefault("output_tokens", tokens.count("".join(text), model))
+        if "input_tokens" not in call:  # the server sent no usage: count as OpenAI would
+            call["input_tokens"] = tokens.count_messages(messages, model)
+            call["output_tokens"] = tokens.count("".join(text), model)
         yield Completion(
             text="".join(text),
             tool_calls=[ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())],

@@ -35,6 +35,12 @@ def system_text(prompt: PromptSpec, state: SessionState, *, mode: str, chunks: l
     return text + guards.canary_instruction(canary)
 
 
+def _fits(messages: list[dict], model: str) -> bool:
+    # A token is at least one byte: short requests fit without running the tokenizer.
+    size = sum(len(str(m.get("content") or "").encode()) + 8 for m in messages)
+    return size <= CONTEXT_BUDGET or tokens.count_messages(messages, model) <= CONTEXT_BUDGET
+
+
 def build(
     prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, window: int
 ) -> tuple[list[dict], str]:
@@ -43,7 +49,7 @@ def build(
     while True:
         system = system_text(prompt, state, mode=mode, chunks=chunks, canary=canary)
         messages = [{"role": "system", "content": system}, *history]
-        if tokens.count_messages(messages, prompt.model) <= CONTEXT_BUDGET or not history[-1]["content"]:
+        if _fits(messages, prompt.model) or not history[-1]["content"]:
             return messages, system
         if len(history) > 1:
             history.pop(0)

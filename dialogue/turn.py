@@ -103,11 +103,20 @@ class _Delivered:
 
 
 @sync_to_async
-def _context(conversation_id: int, nlu_model: bytes | None):
+def _context(conversation_id: int, nlu_model: bytes | None, with_memory: bool):
+    """Everything the turn reads from the database, in one trip to the ORM thread."""
     conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
     if nlu_model is None and conversation.bot_version_id:
         nlu_model = _version_model(conversation.bot_version_id)
-    return conversation, nlu_model
+    memory = {}
+    if with_memory and conversation.contact_id:
+        memory = (
+            ContactMemory.objects.filter(workspace_id=conversation.workspace_id, contact_id=conversation.contact_id)
+            .values_list("facts", flat=True)
+            .first()
+            or {}
+        )
+    return conversation, nlu_model, memory
 
 
 _models: dict[int, bytes | None] = {}
@@ -119,18 +128,6 @@ def _version_model(version_id: int) -> bytes | None:
         raw = BotVersion.objects.filter(pk=version_id).values_list("nlu_model", flat=True).first()
         _models[version_id] = bytes(raw) if raw else None
     return _models[version_id]
-
-
-@sync_to_async
-def _memory(workspace_id: int, contact_id: str) -> dict:
-    if not contact_id:
-        return {}
-    return (
-        ContactMemory.objects.filter(workspace_id=workspace_id, contact_id=contact_id)
-        .values_list("facts", flat=True)
-        .first()
-        or {}
-    )
 
 
 def _secret_loader(workspace_id: int):
@@ -168,10 +165,10 @@ async def run_turn(
     token = await _acquire(cid)
     try:
         started = time.perf_counter()
-        conv, nlu_blob = await _context(cid, nlu_model)
         state = await session.load(cid)
+        conv, nlu_blob, memory = await _context(cid, nlu_model, state is None)
         if state is None:
-            state = session.SessionState(memory=await _memory(conv.workspace_id, conv.contact_id))
+            state = session.SessionState(memory=memory)
         # The stored status wins: an agent closing a handoff in the inbox gives the bot its voice back.
         state.status = conv.status
         runtime = Runtime(
