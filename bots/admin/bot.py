@@ -1,0 +1,185 @@
+"""The bot page, with its parts inline, and flows edited as JSON with validation."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.decorators import action, display
+
+from bots import access, selectors, services
+from bots.access import PUBLISH, READ
+from bots.admin import forms as admin_forms
+from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped, builder_url
+from bots.diff import diff_snapshots
+from bots.models import Bot, EscalationRule, Flow, Intent, Prompt, Tool
+from bots.validation import validate_bot
+
+
+class PromptInline(ScopedInline, StackedInline):
+    model = Prompt
+    form = admin_forms.PromptForm
+    extra = 0
+    tab = True
+
+
+class ToolInline(ScopedInline, StackedInline):
+    model = Tool
+    form = admin_forms.ToolForm
+    extra = 0
+    tab = True
+
+
+class IntentInline(ScopedInline, TabularInline):
+    model = Intent
+    form = admin_forms.IntentForm
+    extra = 0
+    tab = True
+
+
+class EscalationRuleInline(ScopedInline, StackedInline):
+    model = EscalationRule
+    form = admin_forms.EscalationRuleForm
+    extra = 0
+    tab = True
+    verbose_name_plural = "Escalation rules (when to bring in a person)"
+
+
+class FlowInline(ScopedInline, TabularInline):
+    """Flows are drawn in the flow builder; here they are listed with links to it."""
+
+    model = Flow
+    extra = 0
+    tab = True
+    fields = ["name", "is_entry", "revision", "edit_links"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @display(description="Edit")
+    def edit_links(self, obj):
+        return format_html(
+            '<a href="{}">Open in the flow builder</a> · <a href="{}">Edit as JSON</a>',
+            builder_url(obj.bot_id),
+            reverse("admin:bots_flow_change", args=[obj.pk]),
+        )
+
+
+@admin.register(Bot)
+class BotAdmin(WorkspaceScoped, ModelAdmin):
+    form = admin_forms.BotForm
+    list_display = ["name", "workspace", "language", "published", "updated_at"]
+    list_filter = [WorkspaceListFilter]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["public_key"]
+    fieldsets = [
+        (None, {"fields": ["workspace", "name", "slug", "language", "greeting", "public_key"]}),
+        ("Chat widget", {"fields": ["widget"], "classes": ["tab"]}),
+        ("Phone calls", {"fields": ["voice"], "classes": ["tab"]}),
+        ("Advanced", {"fields": ["session_ttl_s", "history_turns", "nlu_threshold"], "classes": ["tab"]}),
+    ]
+    inlines = [FlowInline, PromptInline, ToolInline, IntentInline, EscalationRuleInline]
+    change_form_after_template = "admin/bots/bot/after_form.html"
+    actions_detail = ["publish_action", "versions_action"]
+
+    @display(description="Published")
+    def published(self, obj):
+        number = obj.versions.filter(is_current=True).values_list("number", flat=True).first()
+        return f"version {number}" if number else "not yet"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        bot = access.access_bot(request.user, object_id, READ)
+        extra_context = {
+            **(extra_context or {}),
+            "problems": validate_bot(selectors.draft_snapshot(bot)),
+            "versions": selectors.versions_of(bot)[:10],
+            "builder_url": builder_url(bot.pk),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        problems = validate_bot(selectors.draft_snapshot(form.instance))
+        if problems:
+            # Drafts may be unfinished: saving works, publishing waits until these are fixed.
+            messages.warning(
+                request,
+                f"Saved. {len(problems)} thing(s) to fix before you can publish: "
+                + " ".join(p.message for p in problems[:3]),
+            )
+
+    @action(description="Publish", url_path="publish", icon="rocket_launch")
+    def publish_action(self, request, object_id):
+        bot = access.access_bot(request.user, object_id, PUBLISH)
+        snapshot = selectors.draft_snapshot(bot)
+        problems = validate_bot(snapshot)
+        if request.method == "POST":
+            if not problems:
+                version, created = services.publish_bot(bot=bot, user=request.user, note=request.POST.get("note", ""))
+                if created:
+                    messages.success(request, f"Published version {version.number}. Every channel now uses it.")
+                else:
+                    messages.info(request, f"Nothing changed since version {version.number}: no new version made.")
+                return HttpResponseRedirect(reverse("admin:bots_bot_change", args=[bot.pk]))
+        current = bot.versions.filter(is_current=True).first()
+        changes = diff_snapshots(current.snapshot, snapshot.model_dump(mode="json")) if current else []
+        return TemplateResponse(
+            request,
+            "admin/bots/publish.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Publish {bot.name}",
+                "bot": bot,
+                "problems": problems,
+                "current": current,
+                "changes": changes,
+                "opts": self.model._meta,
+            },
+        )
+
+    @action(description="Version history", url_path="versions", icon="history")
+    def versions_action(self, request, object_id):
+        bot = access.access_bot(request.user, object_id, READ)
+        return HttpResponseRedirect(reverse("admin:bots_botversion_changelist") + f"?bot__id__exact={bot.pk}")
+
+
+@admin.register(Flow)
+class FlowAdmin(WorkspaceScoped, ModelAdmin):
+    form = admin_forms.FlowForm
+    workspace_path = "bot__workspace"
+    list_display = ["name", "bot", "is_entry", "revision", "updated_at"]
+    list_filter = [BotWorkspaceListFilter]
+    search_fields = ["name", "bot__name"]
+    autocomplete_fields = ["bot"]
+    fields = ["bot", "name", "is_entry", "trigger_intents", "trigger_keywords", "graph", "revision_seen", "builder"]
+    readonly_fields = ["builder"]
+
+    @display(description="Flow builder")
+    def builder(self, obj):
+        if not obj.pk:
+            return "Save the flow first, then draw it in the flow builder."
+        return format_html('<a href="{}">Open “{}” in the flow builder</a>', builder_url(obj.bot_id), obj.name)
+
+    def save_model(self, request, obj, form, change):
+        values = {f: form.cleaned_data[f] for f in ("name", "is_entry", "trigger_intents", "trigger_keywords")}
+        if change:
+            revision = form.cleaned_data.get("revision_seen") or obj.revision
+            try:
+                services.save_flow(
+                    flow=Flow.objects.get(pk=obj.pk), revision=revision, graph=form.cleaned_data["graph"], **values
+                )
+            except services.StaleRevision:
+                messages.error(
+                    request, "Someone saved this flow at the same moment. Reload it and apply your change again."
+                )
+            obj.refresh_from_db()
+        else:
+            created = services.create_flow(bot=form.cleaned_data["bot"], graph=form.cleaned_data["graph"], **values)
+            obj.pk = created.pk
+            obj.refresh_from_db()

@@ -1,0 +1,111 @@
+"""The admin, organised around the workspace and the bot.
+
+Every admin here filters by the workspaces the person belongs to (through `bots.access`):
+change lists, change views, related choices and autocomplete all go through `get_queryset`
+and `formfield_for_foreignkey` of `WorkspaceScoped`. Roles decide what one may do:
+viewers read, builders edit and publish, owners also manage members, secrets and API keys.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+
+from bots import access
+from bots.access import EDIT, MANAGE, READ
+from bots.models import Bot, Workspace
+
+
+def builder_url(bot_id: int) -> str:
+    return reverse("studio:builder", args=[bot_id])
+
+
+class WorkspaceScoped:
+    """Filters everything by the person's workspaces. `workspace_path` leads from the model to its workspace."""
+
+    workspace_path = "workspace"
+    change_action = EDIT  # the role needed to add, change or delete
+
+    def _workspaces(self, request, action_name):
+        return access.workspaces_for(request.user, action_name)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.filter(**{f"{self.workspace_path}__in": self._workspaces(request, self._read_action())})
+
+    def _read_action(self):
+        return MANAGE if self.change_action == MANAGE else READ
+
+    def _workspace_id(self, obj):
+        for part in self.workspace_path.split("__"):
+            obj = getattr(obj, part)
+        return obj.pk
+
+    def has_module_permission(self, request):
+        return self._workspaces(request, self._read_action()).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return self.has_module_permission(request)
+        return self._workspaces(request, self._read_action()).filter(pk=self._workspace_id(obj)).exists()
+
+    def has_add_permission(self, request, obj=None):
+        return self._workspaces(request, self.change_action).exists()
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return self._workspaces(request, self.change_action).exists()
+        return self._workspaces(request, self.change_action).filter(pk=self._workspace_id(obj)).exists()
+
+    has_delete_permission = has_change_permission
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Related choices: only what the person may edit, never another workspace's objects.
+        if db_field.related_model is Workspace:
+            kwargs["queryset"] = self._workspaces(request, self.change_action)
+        elif db_field.related_model is Bot:
+            kwargs["queryset"] = access.bots_for(request.user, EDIT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class WorkspaceListFilter(admin.SimpleListFilter):
+    """The workspace filter of a change list, offering only the person's workspaces."""
+
+    title = "workspace"
+    parameter_name = "workspace"
+    path = "workspace"
+
+    def lookups(self, request, model_admin):
+        return [(w.pk, w.name) for w in access.workspaces_for(request.user, READ)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{f"{self.path}__pk": self.value()}) if self.value() else queryset
+
+
+class BotWorkspaceListFilter(WorkspaceListFilter):
+    path = "bot__workspace"
+
+
+class ScopedInline:
+    """An inline's permissions follow its parent's workspace (a Bot's, or the Workspace itself),
+    not Django's per-model permissions."""
+
+    edit_action = EDIT
+
+    def _allowed(self, request, obj, action_name):
+        workspaces = access.workspaces_for(request.user, action_name)
+        if obj is None:
+            return workspaces.exists()
+        return workspaces.filter(pk=obj.pk if isinstance(obj, Workspace) else obj.workspace_id).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, READ)
+
+    def has_add_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.edit_action)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.edit_action)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.edit_action)
