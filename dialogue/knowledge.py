@@ -1,7 +1,6 @@
 """Grounding answers in the bot's knowledge bases: retrieval, the context block, citations.
 
-Retrieval itself is `knowledge.retrieval.retrieve` (sync, hybrid search); here it runs in a
-thread so the turn's event loop never blocks on the database.
+Retrieval itself is `knowledge.retrieval.retrieve` (sync, hybrid search).
 """
 
 from __future__ import annotations
@@ -16,12 +15,26 @@ TOP_K = 4
 PASSAGE_CHARS = 700
 
 
-async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
-    if not kb_ids or not query.strip():
-        return []
+def _search(kb_ids: list[int], query: str, top_k: int) -> list:
+    from knowledge.embed import EmbeddingError
     from knowledge.retrieval import retrieve as hybrid_retrieve
 
-    return await sync_to_async(hybrid_retrieve)(kb_ids, query, top_k=top_k)
+    try:
+        return hybrid_retrieve(kb_ids, query, top_k=top_k)
+    except EmbeddingError:
+        # The embeddings provider is down: full-text search still finds the words.
+        return hybrid_retrieve(kb_ids, query, top_k=top_k, methods=("fulltext",))
+
+
+async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
+    """The best passages, searched off the event loop.
+
+    Not thread-sensitive: the query embedding is a network call, and on the process's shared
+    ORM thread a slow provider would hold up every other conversation's database work.
+    """
+    if not kb_ids or not query.strip():
+        return []
+    return await sync_to_async(_search, thread_sensitive=False)(kb_ids, query, top_k)
 
 
 def context_block(chunks: list) -> str:
