@@ -39,9 +39,15 @@ class Membership(models.Model):
         AGENT = "agent", "Agent — works the handoff inbox"
         VIEWER = "viewer", "Viewer — reads only"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.BUILDER)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", help_text="The person."
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="memberships", help_text="The workspace they join."
+    )
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.BUILDER, help_text="What they may do in this workspace."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_workspace")]
@@ -72,7 +78,9 @@ def _public_key() -> str:
 
 
 class Bot(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="bots")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="bots", help_text="The team or company this bot belongs to."
+    )
     name = models.CharField(max_length=120, help_text="What people see, e.g. “Acme Support”.")
     slug = models.SlugField(max_length=60, help_text="Short name used in URLs and exports.")
     public_key = models.CharField(
@@ -123,8 +131,12 @@ class Bot(models.Model):
 class _BotPart(models.Model):
     """Something a bot is made of, named uniquely within the bot (flows refer to parts by name)."""
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="%(class)ss")
-    name = models.CharField(max_length=80)
+    bot = models.ForeignKey(
+        Bot, on_delete=models.CASCADE, related_name="%(class)ss", help_text="The bot it belongs to."
+    )
+    name = models.CharField(
+        max_length=80, help_text="A short name, unique in this bot. Flows refer to it by this name, e.g. “support”."
+    )
 
     class Meta:
         abstract = True
@@ -254,7 +266,9 @@ class EscalationRule(_BotPart):
         HANDOFF = "handoff", "Pass the chat to a person in a queue"
         TRANSFER = "transfer", "Transfer the phone call to a number"
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="escalation_rules")
+    bot = models.ForeignKey(
+        Bot, on_delete=models.CASCADE, related_name="escalation_rules", help_text="The bot it belongs to."
+    )
     trigger = models.CharField(max_length=20, choices=Trigger.choices, help_text="When to escalate.")
     threshold = models.FloatField(
         null=True,
@@ -287,7 +301,9 @@ class ChannelConnection(models.Model):
         SLACK = "slack", "Slack"
         PHONE = "phone", "Phone calls"
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="channels")
+    bot = models.ForeignKey(
+        Bot, on_delete=models.CASCADE, related_name="channels", help_text="The bot that answers here."
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, help_text="Where people reach the bot.")
     settings = models.JSONField(default=dict, blank=True, help_text="Options of this channel, e.g. a Slack team id.")
     credentials_encrypted = models.TextField(blank=True, editable=False)
@@ -315,7 +331,9 @@ class ChannelConnection(models.Model):
 class Secret(models.Model):
     """A password or API key a tool uses. Encrypted at rest, shown masked, never exported."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="secrets")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="secrets", help_text="Only this workspace's bots can use it."
+    )
     name = models.CharField(
         max_length=60,
         help_text="Upper-case name that tools use, e.g. SHOP_API_KEY (written {{ secrets.SHOP_API_KEY }}).",
@@ -343,14 +361,20 @@ class Secret(models.Model):
 class BotVersion(models.Model):
     """One published, immutable version of a bot. Channels serve the current one."""
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="versions", help_text="The bot published.")
+    number = models.PositiveIntegerField(help_text="1 for the first publish, then 2, 3, …")
     snapshot = models.JSONField(help_text="Everything the bot was made of when it was published.")
     content_hash = models.CharField(max_length=64, help_text="Same definitions give the same fingerprint.")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text="Who published it (empty when published with an API key).",
+    )
     note = models.CharField(max_length=300, blank=True, help_text="What changed, in a few words.")
     created_at = models.DateTimeField(auto_now_add=True)
-    is_current = models.BooleanField(default=False)
+    is_current = models.BooleanField(default=False, help_text="The version every channel serves right now.")
     nlu_model = models.BinaryField(null=True, editable=False)
 
     class Meta:
@@ -377,14 +401,20 @@ def hash_api_key(raw: str) -> str:
 class ApiKey(models.Model):
     """A key for the management API, stored as a SHA-256 hash: the full key is shown once."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="api_keys", help_text="The key only reaches this workspace."
+    )
     name = models.CharField(max_length=80, help_text="What uses this key, e.g. “CI deploy”.")
     prefix = models.CharField(max_length=16, unique=True, editable=False, help_text="Lets you recognise the key.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     scopes = models.JSONField(default=list, help_text="What the key may do: " + ", ".join(API_SCOPES) + ".")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, help_text="Who made the key."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Updated at most once a minute while the key is in use."
+    )
     revoked = models.BooleanField(default=False, help_text="Tick to stop this key from working.")
 
     class Meta:
