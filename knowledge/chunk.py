@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Control and invisible format characters (zero-width spaces, soft hyphens, BOM), but not \t or \n.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u200b-\u200f\u2028\u2029\u2060\ufeff]")
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
 HEADING_SEPARATOR = " › "
 
@@ -41,7 +43,7 @@ def count_tokens(text: str) -> int:
 def normalize(text: str) -> str:
     """NFKC, one kind of newline, no control characters, no trailing spaces, at most one blank line."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = INVISIBLE.sub("", text)
     text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)  # words hyphenated across PDF lines
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))

@@ -35,20 +35,24 @@ def provider(name: str):
     return register
 
 
+@lru_cache(maxsize=8)
+def _client(api_key: str, base_url: str | None, timeout: float, retries: int):
+    """One client per configuration: building one loads the TLS trust store (~80 ms)."""
+    from openai import OpenAI
+
+    return OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=retries)
+
+
 class OpenAIEmbedder:
     """Any OpenAI-compatible /embeddings endpoint, through the SDK and settings.OPENAI_BASE_URL."""
 
     def __init__(self, model: str, dimension: int, *, interactive: bool = False):
-        from openai import OpenAI
-
         self.model = model
         self.dimension = dimension
         # A question is embedded while someone waits (voice allows 200 ms for all of retrieval):
         # fail fast and fall back to full text. Ingestion can afford patience.
         timeout, retries = (3, 0) if interactive else (30, 2)
-        self.client = OpenAI(
-            api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL, timeout=timeout, max_retries=retries
-        )
+        self.client = _client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, timeout, retries)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         import openai
