@@ -92,6 +92,11 @@ def test_builder_edits_greeting_fixes_a_flow_and_publishes(browser, asgi_server)
     expect(history).to_contain_text("Friendlier greeting")
     shot(page, "6-published")
 
+    history.get_by_role("link", name="Version 2").click()
+    expect(page.locator("#version-diff")).to_contain_text("Changes from version 1 to version 2")
+    expect(page.locator("#version-diff")).to_contain_text("Hello from the browser!")
+    shot(page, "7-version-diff")
+
     current = Bot.objects.get(pk=bot.id).versions.get(is_current=True)
     assert current.number == 2 and current.snapshot["greeting"] == "Hello from the browser! How can Acme help?"
     assert current.author == user
