@@ -56,10 +56,13 @@ async def run_tool(spec: ToolSpec, arguments: dict, *, secrets: dict[str, str], 
         return ToolResult(False, f"Invalid arguments for {spec.name}: {exc.message}")
     except jsonschema.SchemaError:
         return ToolResult(False, f"The tool {spec.name} has an invalid parameter schema.")
+    missing = [name for name in spec.secrets if not secrets.get(name)]
+    if missing:
+        return ToolResult(False, f"{spec.name} needs the workspace secret {missing[0]}, which is not set.")
     url_context = {k: _quote(v) for k, v in arguments.items()}
     context = {**arguments, "args": arguments, "secrets": {k: secrets.get(k, "") for k in spec.secrets}}
     url = render(spec.url, {**context, **url_context})
-    headers = {k: render(v, context) for k, v in spec.headers.items()}
+    headers = {k: render(v, context).strip() for k, v in spec.headers.items()}
     body = None
     if spec.method in ("POST", "PUT", "PATCH"):
         body = render(spec.body, context) if spec.body else json.dumps(arguments)
