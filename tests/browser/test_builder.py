@@ -11,9 +11,10 @@ import yaml
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
-from bots.models import Flow, Workspace
+from bots.models import BotVersion, Flow, Workspace
 from bots.schema import FlowGraph
 from bots.yaml_io import import_bot
+from studio.models import BotTestCase
 from tests.studio.factories import EMAIL_FLOW, make_bot, make_builder
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "builder"
@@ -206,3 +207,87 @@ def test_two_builders_on_one_flow_get_a_conflict_instead_of_overwriting(browser,
     second.get_by_role("button", name="Load their version").click()
     expect(second.get_by_test_id("node-message_1")).to_contain_text("Hi from Ann")
     expect(second.get_by_test_id("conflict")).to_have_count(0)
+
+
+def test_shortcuts_undo_redo_tidy_up_and_the_publish_warning(browser, asgi_server):
+    bot = make_bot(graph=EMAIL_FLOW)
+    BotTestCase.objects.create(
+        bot=bot, name="Asks for a phone number", steps=[{"user": "hi", "expect": {"contains": ["phone"]}}]
+    )
+    page = open_builder(browser, asgi_server, bot, make_builder(bot.workspace))
+    edges = page.locator(".react-flow__edge")
+    expect(edges).to_have_count(3)
+
+    select(page, "message_2")
+    page.get_by_test_id("node-message_2").press("Delete")
+    expect(page.get_by_test_id("node-message_2")).to_have_count(0)
+    expect(edges).to_have_count(2)
+    page.keyboard.press("Control+z")
+    expect(page.get_by_test_id("node-message_2")).to_be_visible()
+    expect(edges).to_have_count(3)
+    page.keyboard.press("Control+Shift+z")
+    expect(page.get_by_test_id("node-message_2")).to_have_count(0)
+    page.get_by_role("button", name="Undo").click()
+    expect(edges).to_have_count(3)
+
+    page.keyboard.press("Shift+L")  # tidy up: one column, top to bottom, nothing overlapping
+    page.wait_for_timeout(300)
+    boxes = [page.get_by_test_id(f"node-{n}").bounding_box() for n in ("message_1", "ask_1", "branch_1", "message_2")]
+    assert all(a["y"] + a["height"] <= b["y"] for a, b in zip(boxes, boxes[1:], strict=False))
+    expect(page.locator(".react-flow__minimap")).to_be_visible()
+    shot(page, "7-tidied-up")
+
+    # Publishing a draft that fails a test case asks first.
+    page.get_by_role("button", name="Test cases").click()
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="Publish…").click()
+    expect(page.get_by_test_id("test-summary")).to_have_text("1 of 1 failing")
+    expect(page.get_by_test_id("test-cases")).to_contain_text("should contain 'phone'")
+    assert asked == ["1 of 1 test cases fail on this draft. Publish it anyway?"]
+    assert not BotVersion.objects.filter(bot=bot).exists()
+    shot(page, "8-publish-warning")
+
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Publish…").click()
+    expect(page.get_by_test_id("test-cases")).to_contain_text("Published.")
+    assert BotVersion.objects.filter(bot=bot, is_current=True).exists()
+
+
+def test_a_flow_of_200_nodes_opens_laid_out_and_can_be_edited_and_saved(browser, asgi_server):
+    ids = [f"say_{i}" for i in range(200)]
+    graph = {
+        "entry": ids[0],
+        "nodes": [
+            {"id": node_id, "kind": "message", "text": f"Line {i}", **({"next": ids[i + 1]} if i < 199 else {})}
+            for i, node_id in enumerate(ids)
+        ],
+    }
+    bot = make_bot(graph=graph)
+    page = open_builder(browser, asgi_server, bot, make_builder(bot.workspace))
+    expect(page.get_by_test_id("validity")).to_have_text("No problems")
+    expect(page.locator(".react-flow__minimap-node")).to_have_count(200)
+
+    page.get_by_role("button", name="Fit", exact=True).click()
+    page.mouse.move(600, 400)
+    page.mouse.wheel(0, -600)  # zoom in and pan around, as one would to find a node
+    for dx in (200, -400, 200):
+        page.mouse.down()
+        page.mouse.move(600 + dx, 300, steps=10)
+        page.mouse.up()
+    canvas = page.locator(".sb-canvas").bounding_box()
+
+    def inside(box):
+        return box and canvas["y"] + 20 < box["y"] and box["y"] + box["height"] < canvas["y"] + canvas["height"] - 20
+
+    node = next(n for n in page.locator(".sb-node").all() if inside(n.bounding_box()))
+    node_id = node.get_attribute("data-testid").removeprefix("node-")
+    select(page, node_id)
+    page.get_by_test_id("inspector").locator("textarea[name=text]").fill("Edited in a big flow")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("save-status")).to_have_text("Saved")
+    shot(page, "9-200-nodes")
+
+    saved = Flow.objects.get(bot=bot).graph["nodes"]
+    assert len(saved) == 200
+    assert next(n for n in saved if n["id"] == node_id)["text"] == "Edited in a big flow"
