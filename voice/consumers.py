@@ -6,12 +6,14 @@ long as this socket. A malformed or unknown message is logged and skipped, never
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
 
-from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from config.logging import bind
@@ -23,14 +25,25 @@ log = logging.getLogger(__name__)
 
 class MediaStreamConsumer(AsyncWebsocketConsumer):
     pipeline: CallPipeline | None = None
+    gone = False  # the socket is closed: nothing more can be sent
 
     async def connect(self):
         await self.accept()
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every message: a thread hop each
+        # time. A media stream brings 50 messages a second and reaches the database only
+        # through `database_sync_to_async`, which does that itself, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code):
         await self._stop_pipeline()
 
     async def _stop_pipeline(self):
+        self.gone = True
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             await pipeline.stop()
@@ -48,7 +61,13 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             log.warning("skipped a malformed %s message", message.get("event"))
 
     async def send_json(self, message: dict) -> None:
-        await self.send(text_data=json.dumps(message))
+        if self.gone:
+            return
+        try:
+            await self.send(text_data=json.dumps(message))
+        except OSError:  # the caller hung up while we were talking: stop, quietly
+            self.gone = True
+            asyncio.get_running_loop().create_task(self._stop_pipeline())
 
     async def on_connected(self, message):
         pass
@@ -59,7 +78,9 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         start = message["start"]
         params = start.get("customParameters") or {}
         try:
-            ctx = await sync_to_async(services.stream_open)(token=params.get("token", ""), call_sid=start["callSid"])
+            ctx = await database_sync_to_async(services.stream_open)(
+                token=params.get("token", ""), call_sid=start["callSid"]
+            )
         except services.BadStreamToken:
             log.warning("refused a media stream with a bad token")
             await self.close(code=4403)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from dialogue.events import End, Handoff, Inbound, SentenceEnd, TextDelta
@@ -72,7 +72,9 @@ class CallPipeline:
         for task in [*self._tasks, self._turn]:
             if task is not None:
                 task.cancel()
-        await sync_to_async(services.call_finish)(call_id=self.ctx.call_id, outcome=Call.Outcome.CALLER_HUNG_UP)
+        await database_sync_to_async(services.call_finish)(
+            call_id=self.ctx.call_id, outcome=Call.Outcome.CALLER_HUNG_UP
+        )
 
     @property
     def busy(self) -> bool:
@@ -205,7 +207,7 @@ class CallPipeline:
         if timing.turn_start is None:
             return  # the call's opening, not an answer to the caller
         figures = {**timing.figures(), "input_kind": kind, "interrupted": interrupted}
-        await sync_to_async(services.call_turn_record)(call_id=self.ctx.call_id, index=index, figures=figures)
+        await database_sync_to_async(services.call_turn_record)(call_id=self.ctx.call_id, index=index, figures=figures)
 
     async def _barge_in(self, source: str) -> None:
         if not self.voice.barge_in and source != "dtmf":
@@ -245,7 +247,7 @@ class CallPipeline:
         if goodbye:
             await self.speaker.say(Reply(), goodbye)
             await self.speaker.idle.wait()
-        await sync_to_async(services.call_finish)(call_id=self.ctx.call_id, outcome=outcome)
+        await database_sync_to_async(services.call_finish)(call_id=self.ctx.call_id, outcome=outcome)
         await telephony.update_call(self.ctx.call_sid, hang_up=True)
 
     async def _transfer(self, to: str, summary: str) -> None:
@@ -253,7 +255,7 @@ class CallPipeline:
             await self._end_call(NO_TRANSFER, Call.Outcome.COMPLETED)
             return
         self._ending = True
-        await sync_to_async(services.call_finish)(
+        await database_sync_to_async(services.call_finish)(
             call_id=self.ctx.call_id, outcome=Call.Outcome.TRANSFERRED, transferred_to=to, whisper=summary
         )
         whisper_url = twiml.public_url(reverse("voice:whisper", args=[self.ctx.call_id]))

@@ -87,11 +87,19 @@ async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIt
                     except TimeoutError:
                         await conn.send_keep_alive()
                         continue
+                    # Frames that queued up while we were sending go out as one message:
+                    # fewer, larger sends when busy, no added delay when not.
+                    batch = [frame]
+                    while frame is not None and not audio.empty():
+                        frame = audio.get_nowait()
+                        batch.append(frame)
+                    chunk = b"".join(f for f in batch if f)
+                    if chunk:
+                        await conn.send_media(chunk)  # never empty: b"" would end the stream
                     if frame is None:
                         closing = True
                         await conn.send_close_stream()
                         return
-                    await conn.send_media(frame)  # never empty: b"" would end the stream
 
             sender = asyncio.create_task(pump())
             try:

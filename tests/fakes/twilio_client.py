@@ -14,6 +14,7 @@ finished playing, and honours `clear` (drops buffered audio, returns pending mar
 from __future__ import annotations
 
 import asyncio
+import audioop
 import base64
 import binascii
 import json
@@ -32,6 +33,7 @@ from tests.fakes.server import ThreadedServer
 DATA = Path(__file__).resolve().parent.parent / "data"
 FRAME = 160  # bytes of mu-law in 20 ms at 8 kHz
 SILENCE = b"\xff" * FRAME
+VOICED_RMS = 300  # 16-bit RMS of a frame that carries speech (the fake Deepgram's threshold too)
 
 
 def speech(name: str) -> bytes:
@@ -119,6 +121,7 @@ class TwilioCall:
         self.marks_cleared: list[str] = []  # returned at once by a `clear`: never played
         self.clears: list[float] = []
         self.speech_onsets: list[float] = []  # when we started sending each stretch of speech
+        self.last_voiced_sent_at = 0.0  # when the latest frame with speech energy was sent
         self.updates: list[dict] = []  # REST updates of this call (transfer TwiML, hang-up)
         self.closed = asyncio.Event()
         self._play_until = 0.0  # monotonic time the buffered audio finishes playing
@@ -261,6 +264,8 @@ class TwilioCall:
                     },
                 }
             )
+            if audioop.rms(audioop.ulaw2lin(frame, 2), 2) >= VOICED_RMS:
+                self.last_voiced_sent_at = time.monotonic()
             delay = start + (n + 1) * 0.02 - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
