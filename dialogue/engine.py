@@ -20,10 +20,13 @@ from datetime import UTC, datetime
 
 from bots.schema import BotSnapshot, EscalationSpec, FlowSpec
 from dialogue import escalation, guards
+from dialogue.answer import answer
 from dialogue.events import End, Event, Handoff, Inbound, MessageDone, SentenceEnd, TextDelta
+from dialogue.nodes import HANDLERS
 from dialogue.runtime import Runtime
 from dialogue.speech import SentenceSplitter, strip_markdown
 from dialogue.state import SessionState
+from dialogue.templating import render as render_template
 
 COMPACT_BATCH = 4  # turns summarised at once when the history passes its window
 MAX_STEPS = 50  # nodes per turn: a loop in a flow graph must not spin forever
@@ -171,8 +174,6 @@ class Turn:
                 yield event
 
     async def _fallback(self):
-        from dialogue.answer import answer
-
         self.consumed = True
         if self.snapshot.prompts:
             kb_ids = [kb["id"] for kb in self.snapshot.knowledge_bases]
@@ -212,8 +213,6 @@ class Turn:
 
     async def run_flow(self, flow: str, node_id: str | None):
         """Run nodes from `node_id` until one waits for the user, the flow ends, or the bot hands off."""
-        from dialogue.nodes import HANDLERS
-
         state = self.state
         state.flow = state.node = None
         steps = 0
@@ -239,9 +238,7 @@ class Turn:
 
     # --- output -------------------------------------------------------------------------------
     def render(self, template: str) -> str:
-        from dialogue.templating import render
-
-        return render(template, self.template_context())
+        return render_template(template, self.template_context())
 
     def template_context(self) -> dict:
         now = datetime.now(UTC)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 
 from dialogue import expressions, slots
+from dialogue.answer import answer
 from dialogue.events import ToolFinished, ToolStarted
+from dialogue.tools import ToolResult, run_tool
 
 HANDLERS: dict[str, type[Step]] = {}
 
@@ -115,8 +117,6 @@ class IntentStep(Step):
 @node_kind("llm")
 class LlmStep(Step):
     async def run(self):
-        from dialogue.answer import answer
-
         turn, node = self.turn, self.node
         if turn.consumed or not turn.text:
             self.wait = True
@@ -135,16 +135,12 @@ class LlmStep(Step):
 @node_kind("tool")
 class ToolStep(Step):
     async def run(self):
-        from dialogue.tools import run_tool
-
         turn, node, state = self.turn, self.node, self.turn.state
         spec = next((t for t in turn.snapshot.tools if t.name == node.tool), None)
         arguments = {k: turn.render(v) for k, v in node.arguments.items()}
         yield ToolStarted(name=node.tool, arguments=arguments)
         t0 = time.perf_counter()
         if spec is None:
-            from dialogue.tools import ToolResult
-
             result = ToolResult(False, f"The tool {node.tool} does not exist in this version of the bot.")
         else:
             secrets = await turn.runtime.secrets(spec.secrets)
