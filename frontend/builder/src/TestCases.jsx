@@ -25,16 +25,21 @@ export default function TestCases({ cfg, active }) {
     return res.ok ? res.data : null;
   };
 
-  const publish = async () => {
-    const result = await run();
-    if (result && result.failed > 0) {
-      const ok = window.confirm(
-        `${result.failed} of ${result.total} test cases fail on this draft. Publish it anyway?`,
-      );
-      if (!ok) return;
-    }
+  const [confirming, setConfirming] = useState(false);
+
+  const publishNow = async () => {
+    setConfirming(false);
     const res = await request("POST", cfg.urls.publish, {});
-    setPublishNote(res.ok ? "Published." : errorMessage(res, "Publishing failed."));
+    if (!res.ok) setPublishNote(errorMessage(res, "Publishing failed."));
+    else setPublishNote(res.data.created ? `Published version ${res.data.number}.` : `Nothing changed since version ${res.data.number}.`);
+  };
+
+  // Publishing runs the test cases first and asks before publishing a draft that fails them.
+  const publish = async () => {
+    setPublishNote("");
+    const result = await run();
+    if (result && result.failed > 0) setConfirming(true);
+    else if (result) publishNow();
   };
 
   return (
@@ -49,6 +54,22 @@ export default function TestCases({ cfg, active }) {
           </button>
         )}
       </div>
+      {confirming && report && (
+        <div className="sb-note bad" role="alert" data-testid="publish-warning">
+          <b>
+            {report.failed} of {report.total} test cases fail on this draft.
+          </b>{" "}
+          Publishing puts that behaviour in front of your users.
+          <div className="sb-confirm">
+            <button type="button" className="danger" onClick={publishNow}>
+              Publish anyway
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
       {publishNote && <div className="sb-note">{publishNote}</div>}
       {report && (
         <div className={`sb-note ${report.failed ? "bad" : "good"}`} data-testid="test-summary">
