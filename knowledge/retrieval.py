@@ -172,4 +172,4 @@ def _fuse(rankings: dict[str, list[int]]) -> list[tuple[int, float, tuple[str, .
             scores[chunk_id] += 1.0 / (RRF_K + rank)
             found[chunk_id].append(method)
     order = sorted(scores, key=lambda cid: (-scores[cid], cid))
-    return [(cid, scores[cid], tuple(found[cid])) for cid in order]
+    return [(cid, scores[cid], tuple(m for m in METHODS if m in found[cid])) for cid in order]
