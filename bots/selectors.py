@@ -9,7 +9,7 @@ from functools import lru_cache
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
-from bots.models import Bot, BotVersion
+from bots.models import Bot, BotVersion, Secret
 from bots.schema import (
     BotSnapshot,
     EscalationSpec,
@@ -21,6 +21,7 @@ from bots.schema import (
     VoiceSettings,
     WidgetSettings,
 )
+from bots.validation import Problem, validate_bot
 
 
 class NotPublished(LookupError):
@@ -101,6 +102,15 @@ def draft_snapshot(bot: Bot) -> BotSnapshot:
         ],
         knowledge_bases=knowledge_bases_of(bot),
     )
+
+
+def secret_names(workspace_id: int) -> set[str]:
+    return set(Secret.objects.filter(workspace_id=workspace_id).values_list("name", flat=True))
+
+
+def draft_problems(bot: Bot, snapshot: BotSnapshot | None = None) -> list[Problem]:
+    """Everything to fix before the draft can be published, checked against the workspace's secrets."""
+    return validate_bot(snapshot or draft_snapshot(bot), secrets=secret_names(bot.workspace_id))
 
 
 def content_hash(snapshot: BotSnapshot) -> str:

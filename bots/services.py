@@ -29,7 +29,7 @@ from bots.models import (
     hash_api_key,
 )
 from bots.schema import BotSnapshot, FlowGraph
-from bots.validation import Problem, validate_bot
+from bots.validation import Problem
 from dialogue import nlu
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def publish_bot(*, bot: Bot, user, note: str = "") -> tuple[BotVersion, bool]:
     Raises InvalidDefinition listing every problem.
     """
     snapshot = selectors.draft_snapshot(bot)
-    problems = validate_bot(snapshot)
+    problems = selectors.draft_problems(bot, snapshot)
     if problems:
         raise InvalidDefinition(problems)
     return _make_current(bot=bot, snapshot=snapshot, user=user, note=note)

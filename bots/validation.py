@@ -8,7 +8,8 @@ trust that targets exist and referenced prompts, tools and intents are there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 
 import jsonschema
@@ -25,6 +26,7 @@ BUILTIN_NAMES = frozenset(
 )
 
 _jinja = SandboxedEnvironment()
+_SECRET_USE = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,9 @@ def template_names(text: str) -> set[str]:
 # --- The checks -------------------------------------------------------------------------------------
 
 
-def validate_bot(snapshot: BotSnapshot) -> list[Problem]:
+def validate_bot(snapshot: BotSnapshot, *, secrets: Collection[str] | None = None) -> list[Problem]:
+    """Every problem of the bot. `secrets`, the names of the workspace's secrets, also checks
+    that the secrets tools need exist (a bot imported from elsewhere brings only their names)."""
     problems: list[Problem] = []
     problems += _check_entry_flow(snapshot)
     available = {
@@ -126,7 +130,7 @@ def validate_bot(snapshot: BotSnapshot) -> list[Problem]:
         elsewhere = set().union(*(w for j, w in enumerate(writes) if j != index))
         problems += _check_flow(index, flow, available, elsewhere)
     for index, tool in enumerate(snapshot.tools):
-        problems += _check_tool(index, tool)
+        problems += _check_tool(index, tool, secrets)
     for index, rule in enumerate(snapshot.escalation_rules):
         for j, name in enumerate(rule.intents):
             if name not in available["intent"]:
@@ -315,8 +319,17 @@ def _reach_from_successors(node_id: str, edges: dict[str, list[str]]) -> set[str
     return seen
 
 
-def _check_tool(index: int, tool) -> Iterator[Problem]:
+def _check_tool(index: int, tool, secrets: Collection[str] | None) -> Iterator[Problem]:
     base = f"tools[{index}]"
+    for j, name in enumerate(tool.secrets):
+        if secrets is not None and name not in secrets:
+            yield Problem(
+                "secret.missing",
+                f"Tool “{tool.name}” needs the secret “{name}”, which this workspace does not have. "
+                "An owner can add it under Secrets.",
+                f"{base}.secrets[{j}]",
+                field="secrets",
+            )
     try:
         jsonschema.Draft202012Validator.check_schema(tool.parameters)
     except jsonschema.SchemaError as exc:
@@ -331,6 +344,14 @@ def _check_tool(index: int, tool) -> Iterator[Problem]:
     for field, text in [("url", tool.url), ("body", tool.body)] + [
         (f"headers.{k}", v) for k, v in tool.headers.items()
     ]:
+        for name in sorted(set(_SECRET_USE.findall(text)) - set(tool.secrets)):
+            yield Problem(
+                "secret.not_declared",
+                f"Tool “{tool.name}” uses secrets.{name} in its {field} but does not list “{name}” among the "
+                "secrets it may use. Add it to the tool's secrets.",
+                f"{base}.{field}",
+                field=field,
+            )
         try:
             template_names(text)
         except TemplateSyntaxError as exc:

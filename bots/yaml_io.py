@@ -117,7 +117,10 @@ def _parse(workspace: Workspace, text: str) -> tuple[BotSnapshot, list[dict]]:
         snapshot = BotSnapshot.model_validate({**data, "bot_id": 0})
     except SchemaError as exc:
         raise ImportFailed(errors + _schema_errors(exc))
-    errors += [{"path": p.path, "code": p.code, "message": p.message} for p in validate_bot(snapshot)]
+    errors += [
+        {"path": p.path, "code": p.code, "message": p.message}
+        for p in validate_bot(snapshot, secrets=selectors.secret_names(workspace.id))
+    ]
     if errors:
         raise ImportFailed(errors)
     return snapshot, channels

@@ -16,7 +16,6 @@ from bots.admin import forms as admin_forms
 from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped, builder_url
 from bots.diff import diff_snapshots
 from bots.models import Bot, EscalationRule, Flow, Intent, Prompt, Tool
-from bots.validation import validate_bot
 
 
 class PromptInline(ScopedInline, StackedInline):
@@ -97,7 +96,7 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
         bot = access.access_bot(request.user, object_id, READ)
         extra_context = {
             **(extra_context or {}),
-            "problems": validate_bot(selectors.draft_snapshot(bot)),
+            "problems": selectors.draft_problems(bot),
             "versions": selectors.versions_of(bot)[:10],
             "builder_url": builder_url(bot.pk),
         }
@@ -105,7 +104,7 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        problems = validate_bot(selectors.draft_snapshot(form.instance))
+        problems = selectors.draft_problems(form.instance)
         if problems:
             # Drafts may be unfinished: saving works, publishing waits until these are fixed.
             messages.warning(
@@ -118,7 +117,7 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
     def publish_action(self, request, object_id):
         bot = access.access_bot(request.user, object_id, PUBLISH)
         snapshot = selectors.draft_snapshot(bot)
-        problems = validate_bot(snapshot)
+        problems = selectors.draft_problems(bot, snapshot)
         if request.method == "POST":
             if not problems:
                 version, created = services.publish_bot(bot=bot, user=request.user, note=request.POST.get("note", ""))

@@ -24,7 +24,6 @@ from bots.models import (
     Workspace,
 )
 from bots.schema import FlowGraph, FlowSpec
-from bots.validation import validate_bot
 
 
 class LinesField(forms.CharField):
@@ -181,7 +180,7 @@ class FlowForm(forms.ModelForm):
         snapshot = selectors.draft_snapshot(bot)
         original = self.instance.name if self.instance.pk else None
         snapshot.flows = [f for f in snapshot.flows if f.name not in (original, name)] + [spec]
-        for problem in validate_bot(snapshot):
+        for problem in selectors.draft_problems(bot, snapshot):
             if problem.flow == name:
                 self.add_error("graph", problem.message)
         return data

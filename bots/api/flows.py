@@ -8,7 +8,6 @@ from bots import access, selectors, services
 from bots.access import EDIT, READ
 from bots.api.common import AUTH, ERRORS, Problem, conflict
 from bots.models import Flow
-from bots.validation import validate_bot
 from config.api import ApiError
 
 router = Router(auth=AUTH, tags=["flows"])
@@ -47,7 +46,7 @@ class FlowOut(Schema):
 
 
 def _flow_out(flow: Flow) -> dict:
-    problems = [p.as_dict() for p in validate_bot(selectors.draft_snapshot(flow.bot)) if p.flow == flow.name]
+    problems = [p.as_dict() for p in selectors.draft_problems(flow.bot) if p.flow == flow.name]
     return {**{f: getattr(flow, f) for f in FlowOut.model_fields if f != "problems"}, "problems": problems}
 
 

@@ -10,7 +10,6 @@ from bots.access import PUBLISH, READ
 from bots.api.common import AUTH, ERRORS, Problem, user_of
 from bots.diff import diff_snapshots
 from bots.models import BotVersion
-from bots.validation import validate_bot
 from config.api import ApiError
 
 router = Router(auth=AUTH, tags=["versions"])
@@ -70,7 +69,7 @@ def _problems_error(problems):
 @router.post("/bots/{bot_id}/validate", response={200: ValidationOut, **ERRORS})
 def validate(request, bot_id: int):
     bot = access.access_bot(request.auth, bot_id, READ)
-    problems = validate_bot(selectors.draft_snapshot(bot))
+    problems = selectors.draft_problems(bot)
     return {"ok": not problems, "problems": [p.as_dict() for p in problems]}
 
 

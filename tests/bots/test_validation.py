@@ -138,3 +138,20 @@ def test_every_problem_is_reported_at_once():
     data["tools"][0]["parameters"] = {"type": 5}
     codes = {p.code for p in problems_of(data)}
     assert {"node.unknown_target", "prompt.missing", "tool.invalid_parameters"} <= codes
+
+
+def test_tool_secrets_must_exist_and_be_declared():
+    data = demo_dict()
+    data["tools"][0]["headers"] = {"Authorization": "Bearer {{ secrets.SHOP_KEY }}"}
+    p = only(problems_of(data), "secret.not_declared")
+    assert p.path == "tools[0].headers.Authorization"
+    assert "does not list “SHOP_KEY” among the secrets it may use" in p.message
+    data["tools"][0]["secrets"] = ["SHOP_KEY"]
+    assert problems_of(data) == []  # without the workspace's secrets, only the declaration is checked
+    found = validate_bot(BotSnapshot.model_validate(data), secrets={"OTHER"})
+    p = only(found, "secret.missing")
+    assert (
+        p.path == "tools[0].secrets[0]"
+        and "needs the secret “SHOP_KEY”, which this workspace does not have" in p.message
+    )
+    assert validate_bot(BotSnapshot.model_validate(data), secrets={"SHOP_KEY"}) == []

@@ -50,6 +50,19 @@ def test_secrets_are_exported_as_names_only(demo_bot, caplog):
     assert demo_bot.channels.get().credentials == {"bot_token": "xoxb-secret-token-456"}
 
 
+def test_importing_elsewhere_asks_for_the_secrets_by_name(demo_bot, globex):
+    services.set_secret(workspace=demo_bot.workspace, name="SHOP_KEY", value="sk-live-very-secret-123")
+    demo_bot.tools.update(headers={"Authorization": "Bearer {{ secrets.SHOP_KEY }}"}, secrets=["SHOP_KEY"])
+    text = export_bot(demo_bot)
+    KnowledgeBase.objects.create(workspace=globex, name="Acme Help Center")
+    with pytest.raises(ImportFailed) as caught:
+        import_bot(workspace=globex, text=text)
+    assert [(e["path"], e["code"]) for e in caught.value.errors] == [("tools[0].secrets[0]", "secret.missing")]
+    assert not Bot.objects.filter(workspace=globex).exists()
+    services.set_secret(workspace=globex, name="SHOP_KEY", value="globex-own-key")
+    assert import_bot(workspace=globex, text=text).tools.get().secrets == ["SHOP_KEY"]
+
+
 def test_a_failed_import_reports_every_error_with_its_path_and_changes_nothing(demo_bot, globex):
     doc = yaml.safe_load(export_bot(demo_bot))
     doc["greeting"] = "Changed greeting"
