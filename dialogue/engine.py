@@ -14,6 +14,7 @@ prompt, a plain "I didn't understand").
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import UTC, datetime
@@ -104,6 +105,23 @@ class Turn:
         state.started = True
         state.turns += 1
         state.history.append({"role": "user", "content": self.text})
+        compaction = self._start_compaction()
+        try:
+            async for event in self._respond():
+                yield event
+        except BaseException:  # cancelled (barge-in) or failed: the summary is not needed any more
+            if compaction is not None:
+                compaction[1].cancel()
+            raise
+        if self.replies:
+            state.history.append({"role": "assistant", "content": " ".join(self.replies)})
+        if compaction is not None:
+            dropped, task = compaction
+            state.summary = await task
+            state.history = state.history[dropped:]
+
+    async def _respond(self):
+        state = self.state
         answering = getattr(self._waiting_node(), "kind", None) == "ask"
         t0 = time.perf_counter()
         self.intent, self.confidence = await self.runtime.classify(self.text)
@@ -122,27 +140,23 @@ class Turn:
             if rule is not None:
                 async for event in self.escalate(rule.name, rule):
                     yield event
-        if self.replies:
-            state.history.append({"role": "assistant", "content": " ".join(self.replies)})
-        await self._compact()
 
-    async def _compact(self):
+    def _start_compaction(self) -> tuple[int, asyncio.Task] | None:
         """Slide the window: past the threshold, the oldest turns are summarised and dropped.
 
         Dropped in batches of `COMPACT_BATCH` turns, so a long conversation costs one summary
-        every few turns rather than one per turn.
+        every few turns rather than one per turn; the summary is written while the turn answers
+        (its own LLM call runs alongside), so the reply does not wait for it.
         """
         keep = self.snapshot.history_turns * 2
         history = self.state.history
         if len(history) <= keep + COMPACT_BATCH * 2:
-            return
-        dropped, self.state.history = history[:-keep], history[-keep:]
+            return None
+        dropped = history[:-keep]
         previous = (
             [{"role": "assistant", "content": f"(summary so far) {self.state.summary}"}] if self.state.summary else []
         )
-        t0 = time.perf_counter()
-        self.state.summary = await self.runtime.summarise(previous + dropped, {})
-        self.timings["compact_ms"] = (time.perf_counter() - t0) * 1000
+        return len(dropped), asyncio.create_task(self.runtime.summarise(previous + dropped, {}))
 
     async def _route(self):
         state = self.state
