@@ -33,6 +33,22 @@ def builder_data(bot: Bot) -> dict:
     }
 
 
+# pydantic's error types in plain words; anything else falls back to pydantic's own message.
+PLAIN_WORDS = {
+    "missing": "this must be filled in",
+    "string_pattern_mismatch": "use lowercase letters, digits and _ only, starting with a letter",
+    "string_too_short": "this cannot be empty",
+    "string_too_long": "this is too long",
+    "too_short": "add at least one",
+    "too_long": "there are too many",
+    "int_parsing": "this must be a whole number",
+    "float_parsing": "this must be a number",
+    "greater_than_equal": "this number is too small",
+    "less_than_equal": "this number is too large",
+    "literal_error": "choose one of the offered values",
+}
+
+
 def _schema_problems(flow_name: str, graph: dict, exc: SchemaError) -> list[dict]:
     """pydantic's errors on an edited graph, worded like `bots.validation` and placed on their node."""
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
@@ -49,7 +65,7 @@ def _schema_problems(flow_name: str, graph: dict, exc: SchemaError) -> list[dict
         problems.append(
             {
                 "code": "schema.invalid",
-                "message": f"In flow “{flow_name}”, {where} ({field}): {err['msg']}.",
+                "message": f"In flow “{flow_name}”, {where} ({field}): {PLAIN_WORDS.get(err['type'], err['msg'])}.",
                 "path": ".".join(str(p) for p in err["loc"]),
                 "flow": flow_name,
                 "node": node,

@@ -291,3 +291,48 @@ def test_a_flow_of_200_nodes_opens_laid_out_and_can_be_edited_and_saved(browser,
     saved = Flow.objects.get(bot=bot).graph["nodes"]
     assert len(saved) == 200
     assert next(n for n in saved if n["id"] == node_id)["text"] == "Edited in a big flow"
+
+
+def test_every_node_kind_has_a_form_with_the_bots_own_choices(browser, asgi_server):
+    bot = make_bot()
+    page = open_builder(browser, asgi_server, bot, make_builder(bot.workspace))
+    inspector = page.get_by_test_id("inspector")
+    for i, kind in enumerate(["message", "ask", "branch", "intent", "llm", "tool", "set", "handoff", "end"]):
+        drop(page, kind, 120 + (i % 3) * 260, 60 + (i // 3) * 190)
+        expect(page.get_by_test_id(f"node-{kind}_1")).to_be_visible()
+        expect(inspector).to_contain_text(f"{kind}_1")
+
+    # An ask without a slot cannot be stored: saving says so, and the node shows why.
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("save-error")).to_contain_text("Not saved")
+    expect(page.get_by_test_id("node-ask_1").locator(".sb-node-errors")).to_contain_text("(slot): use lowercase")
+    select(page, "ask_1")
+    inspector.locator("input[name=slot]").fill("plan")
+
+    select(page, "intent_1")
+    inspector.get_by_label("Intent").select_option("cancel")
+    expect(page.get_by_test_id("node-intent_1").locator("[data-handle]")).to_have_count(2)  # cancel + fallback
+    select(page, "llm_1")
+    inspector.locator("select[name=prompt]").select_option("support")
+    inspector.get_by_label("order_status").check()
+    select(page, "tool_1")
+    inspector.locator("select[name=tool]").select_option("order_status")
+    inspector.locator("textarea").first.fill("A-1")  # the tool's own parameter, order_id
+    select(page, "set_1")
+    inspector.get_by_role("button", name="+ Add slot").click()
+    inspector.get_by_label("Value").fill("gold")
+    select(page, "handoff_1")
+    inspector.locator("input[name=queue]").fill("billing")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("save-status")).to_have_text("Saved")
+    expect(page.get_by_test_id("save-error")).to_have_count(0)
+    expect(page.get_by_test_id("node-ask_1").locator(".sb-node-errors")).not_to_contain_text("(slot)")
+    shot(page, "10-every-kind")
+
+    nodes = {n["id"]: n for n in Flow.objects.get(bot=bot).graph["nodes"]}
+    assert len(nodes) == 9
+    assert nodes["intent_1"]["routes"] == [{"intent": "cancel", "next": ""}]
+    assert (nodes["llm_1"]["prompt"], nodes["llm_1"]["tools"]) == ("support", ["order_status"])
+    assert (nodes["tool_1"]["tool"], nodes["tool_1"]["arguments"]) == ("order_status", {"order_id": "A-1"})
+    assert nodes["set_1"]["values"] == {"slot_1": "gold"}
+    assert nodes["handoff_1"]["queue"] == "billing"

@@ -88,7 +88,9 @@ def test_a_half_filled_node_is_reported_on_that_node(client, bot):
     graph = {"entry": "ask_1", "nodes": [{"id": "ask_1", "kind": "ask", "slot": "", "prompt": "Email?"}]}
     problems = post(client, f"/studio/bots/{bot.id}/validate", {"flow": flow.id, "graph": graph}).json()["errors"]
     assert [(p["node"], p["field"]) for p in problems] == [("ask_1", "slot")]
-    assert problems[0]["message"].startswith("In flow “main”, step “ask_1” (slot):")
+    assert problems[0]["message"] == (
+        "In flow “main”, step “ask_1” (slot): use lowercase letters, digits and _ only, starting with a letter."
+    )
 
 
 def test_validation_of_an_unknown_flow_or_bad_body_is_refused(client, bot):

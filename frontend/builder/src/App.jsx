@@ -71,6 +71,7 @@ function Builder({ cfg }) {
   const [saved, setSaved] = useState("");
   const [errors, setErrors] = useState([]);
   const [status, setStatus] = useState("");
+  const [saveError, setSaveError] = useState("");
   const [conflict, setConflict] = useState(null);
   const [tab, setTab] = useState("node");
   const history = useHistory();
@@ -241,10 +242,12 @@ function Builder({ cfg }) {
       return;
     }
     if (!res.ok) {
-      setStatus(errorMessage(res, `Not saved (${res.status})`));
-      if (res.data?.errors) setErrors(res.data.errors);
+      // The problems themselves are on the nodes (live validation); say why nothing was saved.
+      setStatus("");
+      setSaveError(`Not saved: ${errorMessage(res, `the server answered ${res.status}`)} Fix the marked steps.`);
       return;
     }
+    setSaveError("");
     setRevision(res.data.revision);
     setSaved(graphKey);
     setConflict(null);
@@ -316,6 +319,11 @@ function Builder({ cfg }) {
         <span className="sb-status" data-testid="save-status">
           {dirty ? "Unsaved changes" : status}
         </span>
+        {saveError && (
+          <span className="sb-save-error" role="alert" data-testid="save-error">
+            {saveError}
+          </span>
+        )}
         <button type="button" className="primary" onClick={() => save()} title="Save (Ctrl+S)">
           Save
         </button>
