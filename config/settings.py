@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- Knowledge (documents and URL ingestion) ------------------------------------------------------
 KNOWLEDGE_MAX_FILE_MB = env.int("KNOWLEDGE_MAX_FILE_MB", default=20)  # uploads and fetched pages
 KNOWLEDGE_FETCH_TIMEOUT = env.int("KNOWLEDGE_FETCH_TIMEOUT", default=15)  # seconds per page
+# Documents whose ingestion stopped moving (a lost task, a worker killed) are queued again.
+CELERY_BEAT_SCHEDULE["knowledge-resume-stalled"] = {"task": "knowledge.resume_stalled_documents", "schedule": 300}
 # Web chat limits (widget WebSocket and the chat API); per IP counts every process, through Redis.
 CHAT_IP_MESSAGES_PER_MINUTE = env.int("CHAT_IP_MESSAGES_PER_MINUTE", default=120)
 CHAT_IP_CONNECTIONS_PER_MINUTE = env.int("CHAT_IP_CONNECTIONS_PER_MINUTE", default=60)

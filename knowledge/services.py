@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -125,8 +126,24 @@ def document_replace_file(*, document: Document, upload: UploadedFile) -> Docume
 def document_reingest(*, document: Document) -> None:
     """Ingest again (re-fetch a URL, resume a stalled or failed run); an unchanged text is skipped."""
     with transaction.atomic():
-        Document.objects.filter(pk=document.pk).update(status=Document.Status.PENDING, progress=0, error="")
+        _update(document.pk, status=Document.Status.PENDING, progress=0, error="")
         _queue(document)
+
+
+STALLED_AFTER = timedelta(minutes=10)  # every step reports progress well within this
+
+
+def documents_resume_stalled() -> int:
+    """Queue again documents whose ingestion stopped moving: a task lost before it reached the
+    broker, or a killed worker (the broker only redelivers after its visibility timeout)."""
+    stalled = Document.objects.filter(
+        status__in=Document.IN_PROGRESS, updated_at__lt=timezone.now() - STALLED_AFTER
+    ).only("pk")
+    count = 0
+    for document in stalled:
+        document_reingest(document=document)
+        count += 1
+    return count
 
 
 def document_delete(*, document: Document) -> None:

@@ -8,3 +8,8 @@ from knowledge import services
 @shared_task(name="knowledge.ingest_document")
 def ingest_document(document_id: int) -> str:
     return services.document_ingest(document_id)
+
+
+@shared_task(name="knowledge.resume_stalled_documents")
+def resume_stalled_documents() -> int:
+    return services.documents_resume_stalled()

@@ -3,7 +3,10 @@ and nothing else in the knowledge base changes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from knowledge import services
 from knowledge.models import Chunk, Document, KnowledgeBase
@@ -92,4 +95,19 @@ def test_deleting_a_document_removes_its_chunks_and_file(text_kb, media):
     assert not path.exists()
     assert not Chunk.objects.filter(document_id=doc.pk).exists()
     assert retrieve([text_kb.pk], "descale espresso") == []
+    _untouched(text_kb)
+
+
+def test_stalled_ingestions_are_queued_again_and_moving_ones_left_alone(text_kb, django_capture_on_commit_callbacks):
+    stalled = Document.objects.create(kb=text_kb, source=Document.Source.TEXT, text="Lost task.", progress=40)
+    moving = Document.objects.create(kb=text_kb, source=Document.Source.TEXT, text="Working.", progress=40)
+    Document.objects.filter(pk__in=[stalled.pk, moving.pk]).update(status=Document.Status.EMBEDDING)
+    Document.objects.filter(pk=stalled.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    with django_capture_on_commit_callbacks() as queued:
+        assert services.documents_resume_stalled() == 1
+    assert len(queued) == 1
+    stalled.refresh_from_db()
+    moving.refresh_from_db()
+    assert (stalled.status, stalled.progress) == (Document.Status.PENDING, 0)
+    assert (moving.status, moving.progress) == (Document.Status.EMBEDDING, 40)
     _untouched(text_kb)
