@@ -13,6 +13,7 @@ import hashlib
 import logging
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -200,15 +201,25 @@ def document_ingest(document_id: int) -> str:
     try:
         return _ingest(document)
     except (ExtractionError, EmbeddingError) as exc:
-        _update(document.pk, status=Document.Status.FAILED, error=str(exc))
         logger.info("document failed: %s", type(exc).__name__)
-        return "failed"
+        return _fail(document, str(exc))
+    except SoftTimeLimitExceeded:
+        minutes = settings.CELERY_TASK_SOFT_TIME_LIMIT // 60
+        return _fail(
+            document, f"Reading this document took longer than {minutes} minutes. Split it into smaller files."
+        )
     except Exception:
         logger.exception("document ingestion crashed")
-        _update(document.pk, status=Document.Status.FAILED, error=GENERIC_FAILURE)
-        return "failed"
+        return _fail(document, GENERIC_FAILURE)
     finally:
         reset(token)
+
+
+def _fail(document: Document, message: str) -> str:
+    if document.chunks.exists():
+        message += " The previous version is still used for answers."
+    _update(document.pk, status=Document.Status.FAILED, error=message)
+    return "failed"
 
 
 def _ingest(document: Document) -> str:

@@ -83,6 +83,7 @@ def test_a_failed_new_version_keeps_the_previous_chunks_answering(text_kb):
     services.document_ingest(doc.pk)
     doc.refresh_from_db()
     assert doc.status == Document.Status.FAILED and "valid PDF" in doc.error
+    assert doc.error.endswith("The previous version is still used for answers.")
     assert retrieve([text_kb.pk], "open until eight")[0].text == "Open daily until eight."
 
 
