@@ -23,11 +23,11 @@ function FlowNode({ id, data, selected }) {
       </div>
       {summary ? <div className="sb-node-summary">{summary}</div> : <div className="sb-node-summary empty">Not set up yet</div>}
       {hasErrors && (
-        <ul className="sb-node-errors" role="alert">
-          {data.errors.map((e, i) => (
-            <li key={i}>{e}</li>
-          ))}
-        </ul>
+        // The first problem only, kept short so nodes do not grow over each other; the side panel lists all.
+        <div className="sb-node-errors" role="alert" title={data.errors.join("\n")}>
+          <span className="sb-node-error">{data.errors[0]}</span>
+          {data.errors.length > 1 && <span className="sb-node-more"> +{data.errors.length - 1} more</span>}
+        </div>
       )}
       {outputs.length > 0 && (
         <div className="sb-node-outputs">
