@@ -211,6 +211,15 @@ class WidgetSettings(_Strict):
     allowed_origins: list[str] = Field(default_factory=list)  # empty: any origin
 
 
+class ChannelSpec(_Strict):
+    """Where the bot is reachable and how that channel is set up. Credentials are never in a snapshot."""
+
+    kind: Literal["web", "whatsapp", "slack", "phone"]
+    settings: dict = Field(default_factory=dict)
+    phone_number: str = ""
+    is_active: bool = True
+
+
 class BotSnapshot(_Strict):
     """One immutable published version of a bot. `BotVersion.snapshot` stores its JSON."""
 
@@ -232,3 +241,4 @@ class BotSnapshot(_Strict):
     intents: list[IntentSpec] = Field(default_factory=list)
     escalation_rules: list[EscalationSpec] = Field(default_factory=list)
     knowledge_bases: list[dict] = Field(default_factory=list)  # [{"id": 1, "name": "FAQ"}]
+    channels: list[ChannelSpec] = Field(default_factory=list)

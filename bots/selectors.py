@@ -12,6 +12,7 @@ from django.core.cache import cache
 from bots.models import Bot, BotVersion, Secret
 from bots.schema import (
     BotSnapshot,
+    ChannelSpec,
     EscalationSpec,
     FlowGraph,
     FlowSpec,
@@ -101,6 +102,10 @@ def draft_snapshot(bot: Bot) -> BotSnapshot:
             for r in bot.escalation_rules.all()
         ],
         knowledge_bases=knowledge_bases_of(bot),
+        channels=[
+            ChannelSpec(kind=c.kind, settings=c.settings, phone_number=c.phone_number, is_active=c.is_active)
+            for c in bot.channels.all()
+        ],
     )
 
 

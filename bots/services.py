@@ -162,12 +162,12 @@ _PARTS = (
 )
 
 
-def apply_snapshot(*, bot: Bot, snapshot: BotSnapshot, channels: list[dict] | None = None) -> Bot:
+def apply_snapshot(*, bot: Bot, snapshot: BotSnapshot) -> Bot:
     """Make the bot's draft equal to `snapshot` (its settings, flows and parts).
 
     Flows are updated in place (their revision goes up, so an open builder sees the change);
-    knowledge bases are linked by name within the bot's workspace. `channels`, when given,
-    replaces channel settings by kind and keeps stored credentials.
+    knowledge bases are linked by name within the bot's workspace. Channels are matched by kind and
+    phone number and keep their stored credentials; channels the snapshot does not mention stay.
     """
     with transaction.atomic():
         for field in ("name", "slug", "language", "greeting", "session_ttl_s", "nlu_threshold", "history_turns"):
@@ -196,8 +196,13 @@ def apply_snapshot(*, bot: Bot, snapshot: BotSnapshot, channels: list[dict] | No
             )
         names = [kb["name"] for kb in snapshot.knowledge_bases]
         bot.knowledge_bases.set(bot.workspace.knowledge_bases.filter(name__in=names))
-        for channel in channels or []:
-            ChannelConnection.objects.update_or_create(bot=bot, kind=channel["kind"], defaults=channel)
+        for spec in snapshot.channels:
+            ChannelConnection.objects.update_or_create(
+                bot=bot,
+                kind=spec.kind,
+                phone_number=spec.phone_number,
+                defaults={"settings": spec.settings, "is_active": spec.is_active},
+            )
     return bot
 
 

@@ -2,18 +2,15 @@
 
 The document is the published snapshot's fields at the top level (so an error's path, such
 as `flows[1].graph.nodes[3].next`, is the same in the YAML and in the validator), plus
-`knowledge_bases` and `secrets` as names only and `channels` without credentials. Secrets
+`knowledge_bases` and `secrets` as names only (channels never carry credentials). Secrets
 never leave the workspace: a tool lists the names it needs and the target workspace must
 hold secrets of those names.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import yaml
 from django.db import transaction
-from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as SchemaError
 
 from bots import selectors
@@ -34,14 +31,6 @@ class ImportFailed(Exception):
         self.errors = errors
 
 
-class ChannelDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["web", "whatsapp", "slack", "phone"]
-    settings: dict = Field(default_factory=dict)
-    phone_number: str = ""
-    is_active: bool = True
-
-
 def export_bot(bot: Bot) -> str:
     snapshot = selectors.draft_snapshot(bot)
     doc: dict = {"switchboard": FORMAT_VERSION}
@@ -51,14 +40,6 @@ def export_bot(bot: Bot) -> str:
     secrets = sorted({name for tool in snapshot.tools for name in tool.secrets})
     if secrets:
         doc["secrets"] = secrets  # references only: values stay in the workspace
-    channels = [
-        ChannelDoc(kind=c.kind, settings=c.settings, phone_number=c.phone_number, is_active=c.is_active).model_dump(
-            exclude_defaults=True
-        )
-        for c in bot.channels.all()
-    ]
-    if channels:
-        doc["channels"] = channels
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -67,13 +48,13 @@ def import_bot(*, workspace: Workspace, text: str) -> Bot:
 
     Raises ImportFailed listing every problem with its YAML path; then nothing has changed.
     """
-    snapshot, channels = _parse(workspace, text)
+    snapshot = _parse(workspace, text)
     with transaction.atomic():
         bot = Bot.objects.filter(workspace=workspace, slug=snapshot.slug).first() or Bot(workspace=workspace)
-        return apply_snapshot(bot=bot, snapshot=snapshot, channels=channels)
+        return apply_snapshot(bot=bot, snapshot=snapshot)
 
 
-def _parse(workspace: Workspace, text: str) -> tuple[BotSnapshot, list[dict]]:
+def _parse(workspace: Workspace, text: str) -> BotSnapshot:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -95,7 +76,6 @@ def _parse(workspace: Workspace, text: str) -> tuple[BotSnapshot, list[dict]]:
         )
     data.pop("secrets", None)  # informational: tools name the secrets they use
     kb_names = data.pop("knowledge_bases", []) or []
-    raw_channels = data.pop("channels", []) or []
     kbs = {kb.name: kb.id for kb in workspace.knowledge_bases.filter(name__in=[str(n) for n in kb_names])}
     for i, name in enumerate(kb_names):
         if name not in kbs:
@@ -106,12 +86,6 @@ def _parse(workspace: Workspace, text: str) -> tuple[BotSnapshot, list[dict]]:
                     "message": f"This workspace has no knowledge base called “{name}”. Create it first, then import again.",
                 }
             )
-    channels = []
-    for i, raw in enumerate(raw_channels):
-        try:
-            channels.append(ChannelDoc.model_validate(raw).model_dump())
-        except SchemaError as exc:
-            errors += _schema_errors(exc, f"channels[{i}]")
     data["knowledge_bases"] = [{"id": kbs[n], "name": n} for n in kb_names if n in kbs]
     try:
         snapshot = BotSnapshot.model_validate({**data, "bot_id": 0})
@@ -123,7 +97,7 @@ def _parse(workspace: Workspace, text: str) -> tuple[BotSnapshot, list[dict]]:
     ]
     if errors:
         raise ImportFailed(errors)
-    return snapshot, channels
+    return snapshot
 
 
 def _schema_errors(exc: SchemaError, prefix: str = "") -> list[dict]:

@@ -110,3 +110,17 @@ def test_an_unpublished_bot_has_no_snapshot(acme):
     bot = Bot.objects.create(workspace=acme, name="Draft", slug="draft")
     with pytest.raises(selectors.NotPublished):
         selectors.published_snapshot(bot.id)
+
+
+def test_channel_settings_are_published_without_credentials(demo_bot, builder):
+    from bots.models import ChannelConnection
+
+    channel = ChannelConnection(bot=demo_bot, kind="whatsapp", settings={"phone_number_id": "1055"})
+    channel.credentials = {"access_token": "EAAG-secret-token"}
+    channel.save()
+    version, created = services.publish_bot(bot=demo_bot, user=builder, note="on WhatsApp")
+    assert created
+    assert version.snapshot["channels"] == [
+        {"kind": "whatsapp", "settings": {"phone_number_id": "1055"}, "phone_number": "", "is_active": True}
+    ]
+    assert "EAAG-secret-token" not in str(version.snapshot)
