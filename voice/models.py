@@ -53,7 +53,11 @@ class CallTurn(models.Model):
     index = models.PositiveIntegerField()
     input_kind = models.CharField(max_length=10, default="speech", help_text="speech, dtmf or silence")
     stt_ms = models.FloatField(null=True, blank=True, help_text="End of speech → final transcript.")
-    llm_first_token_ms = models.FloatField(null=True, blank=True, help_text="Turn start → first text from the engine.")
+    llm_first_token_ms = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The LLM's own time before the first token, as the engine's gateway measured it.",
+    )
     tts_first_byte_ms = models.FloatField(null=True, blank=True, help_text="Sentence sent → first audio byte.")
     first_audio_ms = models.FloatField(null=True, blank=True, help_text="End of speech → first audio frame sent.")
     platform_ms = models.FloatField(null=True, blank=True, help_text="First audio minus vendor time: our own share.")

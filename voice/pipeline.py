@@ -18,7 +18,7 @@ import time
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
-from dialogue.events import End, Handoff, Inbound, SentenceEnd, TextDelta
+from dialogue.events import End, Handoff, Inbound, SentenceEnd
 from dialogue.turn import record_interrupted, run_turn
 from voice import services, telephony, twiml
 from voice.models import Call
@@ -178,8 +178,6 @@ class CallPipeline:
         after = None
         try:
             async for event in self._engine(inbound):
-                if isinstance(event, TextDelta | SentenceEnd) and timing.first_token is None:
-                    timing.first_token = time.monotonic()
                 if isinstance(event, SentenceEnd) and event.text.strip():
                     sentences.put_nowait(event.text)
                 elif isinstance(event, Handoff | End):
@@ -206,8 +204,15 @@ class CallPipeline:
     async def _store_turn(self, index: int, kind: str, timing: Timing, *, interrupted: bool) -> None:
         if timing.turn_start is None:
             return  # the call's opening, not an answer to the caller
-        figures = {**timing.figures(), "input_kind": kind, "interrupted": interrupted}
-        await database_sync_to_async(services.call_turn_record)(call_id=self.ctx.call_id, index=index, figures=figures)
+        await database_sync_to_async(services.call_turn_record)(
+            call_id=self.ctx.call_id,
+            conversation_id=self.ctx.conversation_id,
+            index=index,
+            since=timing.started_at,
+            figures=timing.figures(),
+            input_kind=kind,
+            interrupted=interrupted,
+        )
 
     async def _barge_in(self, source: str) -> None:
         if not self.voice.barge_in and source != "dtmf":

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, FloatField, Func, QuerySet
+from django.db.models import Aggregate, Count, F, FloatField, QuerySet
 
 from voice.models import Call, CallTurn
 
 
-class Percentile(Func):
+class Percentile(Aggregate):
     """PostgreSQL's ordered-set aggregate: percentile_cont(p) WITHIN GROUP (ORDER BY expr)."""
 
     function = "percentile_cont"
     template = "%(function)s(%(p)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
-    contains_aggregate = True
 
     def __init__(self, expression, p: float):
         super().__init__(expression, p=float(p))

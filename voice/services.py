@@ -16,7 +16,7 @@ from django.utils import timezone
 from bots.models import ChannelConnection
 from bots.schema import BotSnapshot
 from bots.selectors import NotPublished, published_snapshot
-from conversations.models import Conversation
+from conversations.models import Conversation, LlmCall
 from conversations.redaction import redact
 from voice.models import Call, CallTurn
 
@@ -150,5 +150,23 @@ def call_finish(*, call_id: int, outcome: str, transferred_to: str = "", whisper
             )
 
 
-def call_turn_record(*, call_id: int, index: int, figures: dict) -> CallTurn:
-    return CallTurn.objects.create(call_id=call_id, index=index, **figures)
+def call_turn_record(*, call_id: int, conversation_id: int, index: int, since, figures: dict, **fields) -> CallTurn:
+    """Store one turn's latency. Vendor LLM time is what the engine's gateway measured for the
+    calls this turn made before its first text (time to first token of the answer, whole time of
+    a classification or of a failed attempt), so the engine's own work counts as ours."""
+    calls = LlmCall.objects.filter(
+        conversation_id=conversation_id, created_at__gte=since, purpose__in=("reply", "classify")
+    )
+    llm = sum((c.ttft_ms if c.outcome == LlmCall.Outcome.OK and c.ttft_ms is not None else c.latency_ms) for c in calls)
+    total = figures["first_audio_ms"]
+    vendor = sum(v for v in (figures["stt_ms"], llm, figures["tts_first_byte_ms"]) if v is not None)
+    return CallTurn.objects.create(
+        call_id=call_id,
+        index=index,
+        stt_ms=figures["stt_ms"],
+        llm_first_token_ms=round(llm, 2) if calls else None,
+        tts_first_byte_ms=figures["tts_first_byte_ms"],
+        first_audio_ms=total,
+        platform_ms=round(total - vendor, 2) if total is not None else None,
+        **fields,
+    )

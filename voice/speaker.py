@@ -14,6 +14,9 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
 
 from bots.schema import VoiceSettings
 from voice import tts
@@ -25,29 +28,24 @@ log = logging.getLogger(__name__)
 class Timing:
     """Monotonic timestamps of one turn, from the end of the caller's speech to the first audio."""
 
+    started_at: datetime = field(default_factory=timezone.now)  # wall clock, to find the turn's records
     speech_end: float | None = None
     transcript: float | None = None
     turn_start: float | None = None
-    first_token: float | None = None
     tts_requested: float | None = None
     tts_first_byte: float | None = None
     first_audio: float | None = None
 
     def figures(self) -> dict:
+        """Our clock's figures; the LLM's own time comes from the engine's records (services)."""
+
         def ms(a, b):
             return round((b - a) * 1000, 2) if a is not None and b is not None else None
 
-        stt = ms(self.speech_end, self.transcript)
-        llm = ms(self.turn_start, self.first_token)
-        synth = ms(self.tts_requested, self.tts_first_byte)
-        total = ms(self.speech_end or self.turn_start, self.first_audio)
-        vendor = sum(x for x in (stt, llm, synth) if x is not None)
         return {
-            "stt_ms": stt,
-            "llm_first_token_ms": llm,
-            "tts_first_byte_ms": synth,
-            "first_audio_ms": total,
-            "platform_ms": round(total - vendor, 2) if total is not None else None,
+            "stt_ms": ms(self.speech_end, self.transcript),
+            "tts_first_byte_ms": ms(self.tts_requested, self.tts_first_byte),
+            "first_audio_ms": ms(self.speech_end or self.turn_start, self.first_audio),
         }
 
 

@@ -43,7 +43,10 @@ async def test_greeted_call_asks_and_hears_the_answer(fakes, phone_bot, place_ca
     assert ("user", "What are your opening hours?", False) in rows
     assert ("bot", "We are open from nine to five. Anything else I can help with?", False) in rows
     turn = await sync_to_async(CallTurn.objects.get)(call__call_sid=call.call_sid, input_kind="speech")
-    assert turn.first_audio_ms > turn.stt_ms > 0 and turn.platform_ms is not None
+    assert turn.first_audio_ms > turn.stt_ms > 0 and turn.llm_first_token_ms > 0
+    assert turn.platform_ms == pytest.approx(
+        turn.first_audio_ms - turn.stt_ms - turn.llm_first_token_ms - turn.tts_first_byte_ms, abs=0.1
+    )
 
     # A second call hears the greeting from the cache: it is synthesised once per bot version.
     second = await place_call()
