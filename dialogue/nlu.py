@@ -140,15 +140,16 @@ class Classifier:
         exp = np.exp(scores - scores.max())
         return exp / exp.sum()
 
-    def classify(self, text: str) -> tuple[str | None, float]:
-        """The best intent and its confidence; `None` when out of scope or below the threshold."""
+    def classify(self, text: str, threshold: float | None = None) -> tuple[str | None, float]:
+        """The best intent and its confidence; `None` when out of scope or below the threshold
+        (`threshold`, or the one given to `load`)."""
         if not self._model or not text.strip():
             return None, 0.0
         probs = self._probabilities(text)
         best = int(probs.argmax())
         label = self._model["classes"][best]
         confidence = float(probs[best]) * (0.5 + 0.5 * self._coverage(text))
-        if label == _OUT_OF_SCOPE or confidence < self.threshold:
+        if label == _OUT_OF_SCOPE or confidence < (self.threshold if threshold is None else threshold):
             return None, confidence
         return label, confidence
 

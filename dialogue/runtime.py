@@ -31,7 +31,6 @@ def classifier_for(snapshot: BotSnapshot, blob: bytes | None = None) -> nlu.Clas
         if len(_classifiers) > 256:
             _classifiers.clear()
         _classifiers[key] = clf
-    clf.threshold = snapshot.nlu_threshold
     return clf
 
 
@@ -71,7 +70,7 @@ class Runtime:
             return None, 0.0
         if self.snapshot.nlu == "llm" and self.llm_available:
             return await self._classify_llm(text)
-        return classifier_for(self.snapshot, self.nlu_model).classify(text)
+        return classifier_for(self.snapshot, self.nlu_model).classify(text, self.snapshot.nlu_threshold)
 
     async def _classify_llm(self, text: str) -> tuple[str | None, float]:
         names = [i.name for i in self.snapshot.intents]
@@ -96,7 +95,7 @@ class Runtime:
             )
             data = json.loads(result.text or "{}")
         except (gateway.LlmUnavailable, ValueError):
-            return classifier_for(self.snapshot, self.nlu_model).classify(text)
+            return classifier_for(self.snapshot, self.nlu_model).classify(text, self.snapshot.nlu_threshold)
         intent = data.get("intent") if isinstance(data, dict) else None
         try:
             confidence = float(data.get("confidence", 0)) if isinstance(data, dict) else 0.0

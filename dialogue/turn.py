@@ -21,8 +21,14 @@
   `record_interrupted(conversation_id, heard=...)` to narrow the stored text to that.
 * After the last event: messages (redacted), a `TurnTrace`, one `LlmCall` per LLM attempt, a
   `Handoff` row when the bot handed off, the contact's long-term memory. The trace's `debug`
-  holds flow/node reached, slots before/after, intent and confidence, retrieved chunks, tool
-  calls, escalation rules checked and the one that fired.
+  holds `flow`/`node` reached and the `path`, `slots_before`/`slots_after`, `intent` and
+  `confidence`, retrieved `chunks` with scores, `tools` with arguments and results,
+  `rules_checked` and `rule_fired`; its `timings` the milliseconds per step.
+* The conversation's stored status decides whether the bot speaks: while it is `handed_off`
+  the user's messages are recorded and nothing is answered.
+
+Conversations are created with `conversations.services.conversation_start(bot=..., channel=...,
+contact_id=..., bot_version_id=...)`; the session state lives in Redis (`dialogue.state`).
 """
 
 from __future__ import annotations
