@@ -60,6 +60,7 @@ def builder(request, bot):
     data["urls"] = {
         "back": reverse("admin:bots_bot_change", args=[bot.id]),
         "flow": "/api/v1/flows/{flow}",
+        "flows": f"/api/v1/bots/{bot.id}/flows",
         "publish": f"/api/v1/bots/{bot.id}/publish",
         "validate": reverse("studio:validate", args=[bot.id]),
         "consoleTurn": reverse("studio:console_turn", args=[bot.id]),

@@ -253,6 +253,14 @@ def test_shortcuts_undo_redo_tidy_up_and_the_publish_warning(browser, asgi_serve
     expect(page.get_by_test_id("test-cases")).to_contain_text("Published version 1.")
     assert BotVersion.objects.filter(bot=bot, is_current=True).exists()
 
+    # A new flow; the tidied-up one has unsaved changes, so leaving it asks first.
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.type), d.accept("billing" if d.type == "prompt" else None)))
+    page.get_by_role("button", name="New flow").click()
+    expect(page.get_by_text("Drag a node from the left to start this flow.")).to_be_visible()
+    assert asked == ["confirm", "prompt"]
+    expect(page.get_by_label("Flow")).to_have_value(str(Flow.objects.get(bot=bot, name="billing").id))
+
 
 def test_a_flow_of_200_nodes_opens_laid_out_and_can_be_edited_and_saved(browser, asgi_server):
     ids = [f"say_{i}" for i in range(200)]

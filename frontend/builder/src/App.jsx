@@ -62,8 +62,9 @@ function errorsByNode(errors) {
 
 function Builder({ cfg }) {
   const flowApi = useReactFlow();
+  const [flows, setFlows] = useState(cfg.flows);
   const [flowId, setFlowId] = useState(cfg.flows[0]?.id ?? null);
-  const flowMeta = cfg.flows.find((f) => f.id === flowId);
+  const flowMeta = flows.find((f) => f.id === flowId);
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
   const [edges, setEdges, onEdgesChange] = useEdgesState([]);
   const [entry, setEntry] = useState(null);
@@ -228,6 +229,24 @@ function Builder({ cfg }) {
     requestAnimationFrame(() => flowApi.fitView({ padding: 0.2, maxZoom: 1 }));
   };
 
+  // Leaving a flow with unsaved edits asks first: they would be lost.
+  const leave = () => !dirty || window.confirm("This flow has unsaved changes. Leave it and lose them?");
+  const switchFlow = (id) => {
+    if (leave()) setFlowId(id);
+  };
+  const newFlow = async () => {
+    if (!leave()) return;
+    const name = window.prompt("Name of the new flow", "");
+    if (!name) return;
+    const res = await request("POST", cfg.urls.flows, { name });
+    if (!res.ok) {
+      setSaveError(errorMessage(res, "Could not create the flow."));
+      return;
+    }
+    setFlows((fs) => [...fs, res.data]);
+    setFlowId(res.data.id);
+  };
+
   const save = async (force = false) => {
     setStatus("Saving…");
     let rev = revision;
@@ -249,6 +268,7 @@ function Builder({ cfg }) {
     }
     setSaveError("");
     setRevision(res.data.revision);
+    setFlows((fs) => fs.map((f) => (f.id === flowId ? { ...f, graph: res.data.graph } : f)));
     setSaved(graphKey);
     setConflict(null);
     setStatus("Saved");
@@ -282,8 +302,8 @@ function Builder({ cfg }) {
 
   const ctx = {
     bot: cfg.bot,
-    slots: useMemo(() => slotsOf([{ nodes }, ...cfg.flows.filter((f) => f.id !== flowId).map((f) => f.graph)]), [nodes, flowId]),
-    flowNames: cfg.flows.filter((f) => f.id !== flowId).map((f) => f.name),
+    slots: useMemo(() => slotsOf([{ nodes }, ...flows.filter((f) => f.id !== flowId).map((f) => f.graph)]), [nodes, flows, flowId]),
+    flowNames: flows.filter((f) => f.id !== flowId).map((f) => f.name),
   };
   const looseErrors = errors.filter((e) => !e.node);
 
@@ -293,13 +313,17 @@ function Builder({ cfg }) {
         <a className="sb-back" href={cfg.urls.back}>
           ← {cfg.bot.name}
         </a>
-        <select aria-label="Flow" value={flowId ?? ""} onChange={(e) => setFlowId(+e.target.value)}>
-          {cfg.flows.map((f) => (
+        <select aria-label="Flow" value={flowId ?? ""} onChange={(e) => switchFlow(+e.target.value)}>
+          {flows.map((f) => (
             <option key={f.id} value={f.id}>
               {f.name}
+              {f.is_entry ? " (start of conversations)" : ""}
             </option>
           ))}
         </select>
+        <button type="button" onClick={newFlow}>
+          New flow
+        </button>
         <button type="button" onClick={undo} disabled={!history.canUndo} title="Undo (Ctrl+Z)">
           Undo
         </button>

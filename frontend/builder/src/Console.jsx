@@ -52,6 +52,11 @@ function DebugCard({ trace }) {
       <div className="sb-debug-row">
         <b>Reached</b> {trace.flow || "—"} › {trace.node || "—"}
       </div>
+      {trace.timings?.total_ms !== undefined && (
+        <div className="sb-debug-row">
+          <b>Took</b> {Math.round(trace.timings.total_ms)} ms
+        </div>
+      )}
       {trace.intent && (
         <div className="sb-debug-row">
           <b>Intent</b> {trace.intent} ({Math.round((trace.confidence || 0) * 100)}%)
