@@ -23,6 +23,17 @@ FORMAT_VERSION = 1
 _SNAPSHOT_ONLY = {"bot_id", "schema_version", "knowledge_bases"}
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Refuses anchors and aliases: a few lines of `*alias` can expand into gigabytes (billion laughs)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (& and *) are not allowed", self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 class ImportFailed(Exception):
     """Every problem of a YAML document: `errors` is a list of {path, code, message}."""
 
@@ -56,7 +67,7 @@ def import_bot(*, workspace: Workspace, text: str) -> Bot:
 
 def _parse(workspace: Workspace, text: str) -> BotSnapshot:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader, minus aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "the document"

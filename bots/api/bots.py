@@ -14,6 +14,7 @@ from bots.yaml_io import ImportFailed, export_bot, import_bot
 from config.api import ApiError
 
 router = Router(auth=AUTH, tags=["bots"])
+MAX_IMPORT_BYTES = 1_000_000
 
 
 # --- Workspaces ------------------------------------------------------------------------------------
@@ -127,6 +128,8 @@ def export(request, bot_id: int):
 def import_yaml(request, workspace_id: int):
     """Body: a YAML export. Creates the bot, or replaces the draft of the bot with the same slug."""
     workspace = access.access_workspace(request.auth, workspace_id, EDIT)
+    if len(request.body) > MAX_IMPORT_BYTES:
+        raise ApiError(413, "too_large", f"A bot export is at most {MAX_IMPORT_BYTES // 1000} kB.")
     try:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError:

@@ -251,3 +251,9 @@ def test_another_workspace_gets_404_for_every_object(demo_bot, outsider, globex)
     assert demo_bot.greeting != "hijacked" and demo_bot.versions.count() == 1
     assert demo_bot.prompts.get().system != "hijacked"
     assert demo_bot.flows.count() == 1 and Secret.objects.filter(workspace=demo_bot.workspace).count() == 1
+
+
+def test_an_oversized_import_is_refused(api, demo_bot):
+    big = "switchboard: 1\n# " + "x" * 1_000_001
+    response = api.post(f"/api/v1/workspaces/{demo_bot.workspace_id}/import", data=big, content_type="application/yaml")
+    assert_error(response, 413, "too_large")

@@ -100,3 +100,11 @@ def test_shape_errors_carry_yaml_paths(acme):
         import_bot(workspace=acme, text="name: [unclosed")
     assert caught.value.errors[0]["code"] == "yaml.syntax"
     assert Bot.objects.filter(workspace=acme).count() == 0
+
+
+def test_yaml_aliases_are_refused(acme):
+    bomb = 'switchboard: 1\nname: &a ["x", "x"]\nslug: &b [*a, *a]\ngreeting: [*b, *b]\n'
+    with pytest.raises(ImportFailed) as caught:
+        import_bot(workspace=acme, text=bomb)
+    assert caught.value.errors[0]["code"] == "yaml.syntax"
+    assert "aliases" in caught.value.errors[0]["message"]
