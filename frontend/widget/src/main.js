@@ -322,6 +322,11 @@ Widget.prototype.handlers = {
       this.stopped = true;
       this.showStatus("Chat is unavailable on this page.");
     }
+    if (f.turn && f.code !== "turn_failed") {
+      // The message was refused, not answered: show it as not sent (a resume will not replay it).
+      const last = [...this.log.querySelectorAll(".msg.user.unconfirmed")].pop();
+      if (last) last.classList.replace("unconfirmed", "failed");
+    }
     if (this.busy && f.turn) this.finishTurn();
   },
 };

@@ -29,6 +29,8 @@ header button { background: transparent; border: 0; color: #fff; font-size: 22px
 .user { align-self: flex-end; background: var(--sb-primary); color: #fff; white-space: pre-wrap; }
 .bot, .agent { align-self: flex-start; background: #fff; border: 1px solid #e5e7eb; }
 .agent { border-color: #10b981; }
+.failed { opacity: .55; }
+.failed::after { content: " (not sent)"; font-size: 11px; }
 .author { display: block; font-size: 11px; font-weight: 600; color: #047857; margin-bottom: 2px; }
 .notice { align-self: center; font-size: 12px; color: #6b7280; text-align: center; }
 .sources { font-size: 12px; margin-top: 6px; color: #4b5563; }
