@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 from functools import wraps
 
+from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bots.access import EDIT, access_bot
 from conversations.models import Conversation
-from studio import selectors, services
+from studio import selectors, services, speech
+from voice.tts import TtsFailed
 
 MAX_TEXT = 2000
 
@@ -66,6 +69,7 @@ def builder(request, bot):
         "consoleTurn": reverse("studio:console_turn", args=[bot.id]),
         "testCases": reverse("studio:test_cases", args=[bot.id]),
         "runTests": reverse("studio:run_tests", args=[bot.id]),
+        "speech": reverse("studio:console_speech", args=[bot.id]) if settings.ELEVENLABS_API_KEY else None,
     }
     return render(request, "studio/builder.html", {"bot": bot, "data": data})
 
@@ -109,6 +113,29 @@ def console_turn(request, bot):
             return _error(404, "This console conversation is over. Restart the console.")
     result = services.console_turn(conversation=conversation, snapshot=snapshot, text=text)
     return JsonResponse({"session": conversation.id, **result.as_dict()})
+
+
+@require_POST
+@studio_view
+def console_speech(request, bot):
+    """The voice preview's audio: the text spoken with the draft's (or a version's) voice."""
+    if not settings.ELEVENLABS_API_KEY:
+        return _error(404, "Audio previews need a text-to-speech key (ELEVENLABS_API_KEY).")
+    body = _body(request)
+    text = str(body.get("text") or "").strip()
+    if not text:
+        raise ValueError("Send the text to speak.")
+    if len(text) > speech.MAX_CHARS:
+        raise ValueError(f"Previews are at most {speech.MAX_CHARS} characters.")
+    try:
+        snapshot, _ = services.snapshot_for(bot, body.get("version"))
+    except LookupError as exc:
+        return _error(404, str(exc))
+    try:
+        audio = async_to_sync(speech.preview_wav)(text, snapshot.voice)
+    except TtsFailed:
+        return _error(502, "The text-to-speech service did not answer. Try again in a moment.")
+    return HttpResponse(audio, content_type="audio/wav")
 
 
 @require_http_methods(["GET", "POST"])

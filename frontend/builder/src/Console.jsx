@@ -1,6 +1,6 @@
 // The test console: chat with the draft or a published version, one debug card per turn.
 import { useState } from "react";
-import { errorMessage, request } from "./api";
+import { csrfToken, errorMessage, request } from "./api";
 
 function SlotsTable({ before, after }) {
   const names = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])].sort();
@@ -87,6 +87,30 @@ function DebugCard({ trace }) {
   );
 }
 
+// Plays the reply with the bot's voice (only offered when a text-to-speech key is configured).
+function PlayButton({ cfg, text, version }) {
+  const [state, setState] = useState("");
+  const play = async () => {
+    setState("…");
+    const res = await fetch(cfg.urls.speech, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ text, version }),
+    });
+    if (!res.ok) return setState("no audio");
+    const audio = new Audio(URL.createObjectURL(await res.blob()));
+    audio.onended = () => setState("");
+    await audio.play().catch(() => setState("press again"));
+    setState("playing");
+  };
+  return (
+    <button type="button" className="sb-play" onClick={play} data-testid="play-voice">
+      ▶ Play {state && <span className="sb-muted">{state}</span>}
+    </button>
+  );
+}
+
 export default function Console({ cfg }) {
   const [version, setVersion] = useState("draft");
   const [session, setSession] = useState(null);
@@ -159,7 +183,7 @@ export default function Console({ cfg }) {
                 {voice && r.voice_text !== undefined && (
                   <div className="sb-voice" data-testid="voice-preview">
                     <span className="sb-voice-label">Spoken:</span> {r.voice_text}
-                    {r.audio_url && <audio controls src={r.audio_url} />}
+                    {cfg.urls.speech && <PlayButton cfg={cfg} text={r.voice_text} version={version} />}
                   </div>
                 )}
               </div>

@@ -1,6 +1,6 @@
 // All requests of the page: same-origin, session cookie, Django's CSRF header.
 
-function csrfToken() {
+export function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return m ? decodeURIComponent(m[1]) : document.querySelector("[name=csrfmiddlewaretoken]")?.value;
 }
