@@ -46,10 +46,6 @@ def workspaces_for(principal, action: str = READ) -> QuerySet[Workspace]:
     return Workspace.objects.filter(memberships__user=principal, memberships__role__in=ROLES_FOR[action])
 
 
-def can(principal, action: str, workspace_id: int) -> bool:
-    return workspaces_for(principal, action).filter(pk=workspace_id).exists()
-
-
 def bots_for(principal, action: str = READ) -> QuerySet[Bot]:
     return Bot.objects.filter(workspace__in=workspaces_for(principal, action))
 
