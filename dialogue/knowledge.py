@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from asgiref.sync import sync_to_async
-
+from dialogue.db import db
 from dialogue.events import Citation
 
 TOP_K = 4
@@ -27,14 +26,10 @@ def _search(kb_ids: list[int], query: str, top_k: int) -> list:
 
 
 async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
-    """The best passages, searched off the event loop.
-
-    Not thread-sensitive: the query embedding is a network call, and on the process's shared
-    ORM thread a slow provider would hold up every other conversation's database work.
-    """
+    """The best passages, searched off the event loop (the query embedding is a network call)."""
     if not kb_ids or not query.strip():
         return []
-    return await sync_to_async(_search, thread_sensitive=False)(kb_ids, query, top_k)
+    return await db(_search)(kb_ids, query, top_k)
 
 
 def context_block(chunks: list) -> str:

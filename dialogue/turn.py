@@ -38,8 +38,6 @@ import secrets as _secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
-from asgiref.sync import sync_to_async
-
 from bots.models import BotVersion, Secret
 from bots.schema import BotSnapshot
 from conversations import services
@@ -47,6 +45,7 @@ from conversations.models import ContactMemory, Conversation, Message
 from conversations.redaction import redact, redact_obj
 from dialogue import knowledge
 from dialogue import state as session
+from dialogue.db import db
 from dialogue.engine import Turn
 from dialogue.events import Event, Inbound, MessageDone, TextDelta
 from dialogue.runtime import Runtime
@@ -108,7 +107,7 @@ class _Delivered:
         return self.messages
 
 
-@sync_to_async
+@db
 def _context(conversation_id: int, nlu_model: bytes | None, with_memory: bool):
     """Everything the turn reads from the database, in one trip to the ORM thread."""
     conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
@@ -137,7 +136,7 @@ def _version_model(version_id: int) -> bytes | None:
 
 
 def _secret_loader(workspace_id: int):
-    @sync_to_async
+    @db
     def load(names: list[str]) -> dict[str, str]:
         # Workspace-scoped: a tool can only read its own workspace's secrets, and only those it declares.
         return {s.name: s.reveal() for s in Secret.objects.filter(workspace_id=workspace_id, name__in=names)}
@@ -218,7 +217,7 @@ async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: 
         turn.trace["flow"], turn.trace["node"] = path[-1].split("/", 1)
     trace = redact_obj(turn.trace)
     user_text = turn.text if turn.inbound.kind != "event" else None
-    await sync_to_async(services.record_turn)(
+    await db(services.record_turn)(
         conversation_id=conv.pk,
         turn=state.turns,
         user_text=user_text,
@@ -231,7 +230,7 @@ async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: 
         counted=user_text is not None,
     )
     if conv.contact_id and state.slots:
-        await sync_to_async(services.remember_contact)(
+        await db(services.remember_contact)(
             workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=state.slots
         )
     if on_trace is not None:
@@ -244,7 +243,7 @@ async def record_interrupted(conversation_id: int, *, heard: str) -> None:
     Waits for the cancelled turn to finish saving (it holds the conversation's lock)."""
     token = await _acquire(conversation_id)
     try:
-        await sync_to_async(_narrow_last_message)(conversation_id, heard)
+        await db(_narrow_last_message)(conversation_id, heard)
         state = await session.load(conversation_id)
         if state and state.history and state.history[-1]["role"] == "assistant":
             state.history[-1]["content"] = redact(heard) + " …(interrupted)"

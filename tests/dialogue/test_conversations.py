@@ -16,9 +16,6 @@ from dialogue.turn import run_turn
 from tests.dialogue.conftest import Talk, demo_snapshot, first
 from tests.fakes.openai_server import Reply
 
-# Knowledge search runs on its own threads (see dialogue.knowledge): the data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
-
 
 @pytest.fixture
 def talk(acme_bot, tool_server, help_center, fake_openai):

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from asgiref.sync import async_to_sync
 
 from conversations.models import LlmCall, Message
 from dialogue.turn import record_interrupted
 from tests.dialogue.conftest import Talk, demo_snapshot, first
 from tests.fakes.openai_server import Reply
-
-# Knowledge search runs on its own threads (see dialogue.knowledge): the data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _talk(acme_bot, tool_server, help_center=None, **prompt_changes):
