@@ -218,3 +218,17 @@ def test_owners_manage_people_builders_only_read_the_workspace(demo_bot, acme, b
     assert Membership.objects.get(user=builder).role == "viewer"
     logged_in(builder).post(reverse("admin:bots_workspace_change", args=[acme.pk]), form | {"name": "Hijacked"})
     assert Workspace.objects.get(pk=acme.pk).name == "Acme Inc"
+
+
+def test_superusers_see_every_workspace(demo_bot, theirs):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-1")
+    client = logged_in(root)
+    listing = client.get(reverse("admin:bots_bot_changelist")).content.decode()
+    assert f"/{demo_bot.pk}/change/" in listing and f"/{theirs.pk}/change/" in listing
+    assert (
+        client.get(reverse("admin:bots_secret_change", args=[Secret.objects.get(name="GLOBEX_KEY").pk])).status_code
+        == 200
+    )
+    assert {b["id"] for b in client.get("/api/v1/bots").json()} == {demo_bot.pk, theirs.pk}
