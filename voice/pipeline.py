@@ -32,6 +32,7 @@ DTMF_GAP_S = 1.5  # digits typed further apart than this are separate inputs
 AUDIO_BACKLOG_FRAMES = 250  # 5 s of caller audio kept while the STT stream reconnects
 GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 STT_LOST = "Sorry, I'm having trouble hearing you."
+TIME_LIMIT = "We have reached the time limit for this call. Goodbye."
 CALL_AGAIN = "Please call again later. Goodbye."
 NO_TRANSFER = "Sorry, nobody is available to take your call right now. Goodbye."
 
@@ -136,9 +137,9 @@ class CallPipeline:
         if isinstance(event, Transcript) and event.text:
             self._last_input_at = time.monotonic()
             talking_over = self.busy
-            if talking_over and is_back_channel(event.text):
+            if talking_over and (is_back_channel(event.text) or not self.voice.barge_in):
                 return  # "uh-huh" while the bot talks is listening, not a turn
-            if talking_over and self.voice.barge_in:
+            if talking_over:
                 await self._barge_in("transcript")
             if event.is_final:
                 self._heard_parts.append(event.text)
@@ -232,8 +233,13 @@ class CallPipeline:
 
     # --- silence -------------------------------------------------------------------------------
     async def _watch_silence(self) -> None:
+        """Reprompt after the bot's silence timeout, hang up after the last reprompt or at max_call_s."""
+        started = time.monotonic()
         while not self._ending:
             await asyncio.sleep(0.2)
+            if time.monotonic() - started > self.voice.max_call_s:
+                await self._end_call(TIME_LIMIT, Call.Outcome.COMPLETED)
+                return
             if self.busy or self.vad.run:
                 continue
             quiet_since = max(self._last_input_at, self.speaker.last_idle_at)
