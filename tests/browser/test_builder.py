@@ -252,6 +252,9 @@ def test_shortcuts_undo_redo_tidy_up_and_the_publish_warning(browser, asgi_serve
     page.get_by_role("button", name="Publish anyway").click()
     expect(page.get_by_test_id("test-cases")).to_contain_text("Published version 1.")
     assert BotVersion.objects.filter(bot=bot, is_current=True).exists()
+    expect(page.get_by_label("Version").locator("option")).to_have_text(
+        ["Draft (unsaved changes excluded)", "Version 1"]
+    )
 
     # A new flow; the tidied-up one has unsaved changes, so leaving it asks first.
     asked = []

@@ -63,6 +63,7 @@ function errorsByNode(errors) {
 function Builder({ cfg }) {
   const flowApi = useReactFlow();
   const [flows, setFlows] = useState(cfg.flows);
+  const [versions, setVersions] = useState(cfg.versions);
   const [flowId, setFlowId] = useState(cfg.flows[0]?.id ?? null);
   const flowMeta = flows.find((f) => f.id === flowId);
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
@@ -421,10 +422,14 @@ function Builder({ cfg }) {
             />
           </div>
           <div style={{ display: tab === "console" ? "flex" : "none" }} className="sb-side-fill">
-            <Console cfg={cfg} />
+            <Console cfg={cfg} versions={versions} />
           </div>
           <div style={{ display: tab === "tests" ? "block" : "none" }}>
-            <TestCases cfg={cfg} active={tab === "tests"} />
+            <TestCases
+              cfg={cfg}
+              active={tab === "tests"}
+              onPublished={(v) => setVersions((vs) => [v, ...vs.filter((x) => x.id !== v.id)])}
+            />
           </div>
         </div>
       </div>

@@ -111,7 +111,7 @@ function PlayButton({ cfg, text, version }) {
   );
 }
 
-export default function Console({ cfg }) {
+export default function Console({ cfg, versions }) {
   const [version, setVersion] = useState("draft");
   const [session, setSession] = useState(null);
   const [turns, setTurns] = useState([]);
@@ -155,7 +155,7 @@ export default function Console({ cfg }) {
       <div className="sb-console-bar">
         <select aria-label="Version" value={version} onChange={(e) => (setVersion(e.target.value), restart())}>
           <option value="draft">Draft (unsaved changes excluded)</option>
-          {cfg.versions.map((v) => (
+          {versions.map((v) => (
             <option key={v.id} value={v.id}>
               Version {v.number}
             </option>

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "react";
 import { errorMessage, request } from "./api";
 
-export default function TestCases({ cfg, active }) {
+export default function TestCases({ cfg, active, onPublished }) {
   const [cases, setCases] = useState([]);
   const [report, setReport] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -30,8 +30,9 @@ export default function TestCases({ cfg, active }) {
   const publishNow = async () => {
     setConfirming(false);
     const res = await request("POST", cfg.urls.publish, {});
-    if (!res.ok) setPublishNote(errorMessage(res, "Publishing failed."));
-    else setPublishNote(res.data.created ? `Published version ${res.data.number}.` : `Nothing changed since version ${res.data.number}.`);
+    if (!res.ok) return setPublishNote(errorMessage(res, "Publishing failed."));
+    onPublished({ id: res.data.id, number: res.data.number, is_current: true });
+    setPublishNote(res.data.created ? `Published version ${res.data.number}.` : `Nothing changed since version ${res.data.number}.`);
   };
 
   // Publishing runs the test cases first and asks before publishing a draft that fails them.
