@@ -110,12 +110,15 @@ def rollback_bot(*, bot: Bot, version: BotVersion, user) -> tuple[BotVersion, bo
 
 def _make_current(*, bot: Bot, snapshot: BotSnapshot, user, note: str) -> tuple[BotVersion, bool]:
     digest = selectors.content_hash(snapshot)
-    current = bot.versions.filter(is_current=True).only("id", "content_hash", "number").first()
+    current = _current(bot)
     if current and current.content_hash == digest:
         return current, False
     model = nlu.train(snapshot.intents)  # before the lock: training takes a moment
     with transaction.atomic():
         Bot.objects.select_for_update().only("id").get(pk=bot.pk)  # one publish of a bot at a time
+        current = _current(bot)  # again, under the lock: a simultaneous publish may have won
+        if current and current.content_hash == digest:
+            return current, False
         number = (bot.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         bot.versions.filter(is_current=True).update(is_current=False)
         version = BotVersion.objects.create(
@@ -131,6 +134,10 @@ def _make_current(*, bot: Bot, snapshot: BotSnapshot, user, note: str) -> tuple[
         transaction.on_commit(lambda: cache.set(selectors.current_version_key(bot.id), version.id, timeout=None))
     log.info("bot published", extra={"bot_id": bot.id, "version": number})
     return version, True
+
+
+def _current(bot: Bot) -> BotVersion | None:
+    return bot.versions.filter(is_current=True).defer("snapshot", "nlu_model").first()
 
 
 # --- Replacing a draft wholesale (YAML import, rollback) --------------------------------------------------
