@@ -113,6 +113,11 @@ def main() -> None:
     per_doc = [(finished_at[pk] - queued_at[pk]) * 1000 for pk in finished_at]
     print(f"\nIngestion through one Celery worker (-P solo), fake embeddings (384 dims), {DOCUMENTS} documents")
     print(
+        "machine load average (1/5/15 min): {:.1f} / {:.1f} / {:.1f} on {} cores".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
+    print(
         f"{'documents':>9} | {'failed':>6} | {'chunks':>6} | {'tokens':>7} | {'embed calls':>11} | {'seconds':>7} | {'chunks/s':>8} | {'tokens/s':>8}"
     )
     print(

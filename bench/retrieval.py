@@ -252,6 +252,11 @@ def main() -> None:
         embedded.remove(root)
 
     print(f"\nHybrid retrieval, top {TOP_K}, {QUERIES} questions, {DIM}-dim vectors (ms)")
+    print(
+        "machine load average (1/5/15 min): {:.1f} / {:.1f} / {:.1f} on {} cores".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
     print(f"{'chunks':>8} | {'search':<15} | {'p50':>6} | {'p95':>6}")
     for size, r in results.items():
         for name, samples in r["rows"].items():

@@ -110,22 +110,20 @@ def chunk(text: str, *, size: int, overlap: int) -> list[Piece]:
     overlap = min(overlap, size // 2)
     pieces: list[Piece] = []
     for heading, paragraphs in _sections(text):
-        units: list[str] = []
+        # (separator before it, text): pieces of one long paragraph rejoin with a space.
+        units: list[tuple[str, str]] = []
         for paragraph in paragraphs:
-            units.extend([paragraph] if count_tokens(paragraph) <= size else _split_long(paragraph, size - overlap))
-        current: list[str] = []
-        current_tokens = 0
-        for unit in units:
+            parts = [paragraph] if count_tokens(paragraph) <= size else _split_long(paragraph, size - overlap)
+            units.extend(("\n\n" if i == 0 else " ", part) for i, part in enumerate(parts))
+        body, body_tokens = "", 0
+        for separator, unit in units:
             unit_tokens = count_tokens(unit)
-            if current and current_tokens + unit_tokens > size:
-                body = "\n\n".join(current)
-                pieces.append(Piece(heading, body, current_tokens))
-                carry = _tail(body, overlap)
-                current = [carry] if carry else []
-                current_tokens = count_tokens(carry) if carry else 0
-            current.append(unit)
-            current_tokens += unit_tokens
-        if current:
-            body = "\n\n".join(current)
+            if body and body_tokens + unit_tokens > size:
+                pieces.append(Piece(heading, body, count_tokens(body)))
+                body = _tail(body, overlap)
+                body_tokens = count_tokens(body)
+            body = f"{body}{separator}{unit}" if body else unit
+            body_tokens += unit_tokens
+        if body:
             pieces.append(Piece(heading, body, count_tokens(body)))
     return pieces
