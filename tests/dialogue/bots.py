@@ -39,7 +39,10 @@ class Chat:
 
     async def say(self, text: str) -> str:
         """The bot's reply texts to `text`, joined."""
-        events = await self.send(text)
+        return await self.say_inbound(Inbound(kind="text", text=text))
+
+    async def say_inbound(self, inbound: Inbound) -> str:
+        events = await self.send(inbound)
         return " | ".join(e.text for e in events if e.type == "message")
 
 

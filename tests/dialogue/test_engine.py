@@ -166,3 +166,27 @@ def test_expressions(expr, context, expected):
 def test_expression_errors_say_what_is_wrong(expr, message):
     with pytest.raises(expressions.ExpressionError, match=message):
         expressions.parse(expr)
+
+
+async def test_keypad_digits_answer_and_silence_reprompts_the_question():
+    chat = Chat(
+        bot(
+            """
+flows:
+  - name: pin
+    is_entry: true
+    graph:
+      entry: ask
+      nodes:
+        - {id: ask, kind: ask, slot: pin, type: digits, prompt: "Type your PIN on the keypad.", next: ok}
+        - {id: ok, kind: message, text: "Thanks, {{ pin }}."}
+"""
+        ),
+        mode="voice",
+        channel="voice",
+    )
+    events = await chat.send(Inbound(kind="event", event="call_started"))
+    assert [e.text for e in events if e.type == "sentence"] == ["Type your PIN on the keypad."]
+    silence = await chat.send(Inbound(kind="event", event="silence_timeout"))
+    assert [e.text for e in silence if e.type == "message"] == ["Type your PIN on the keypad."]
+    assert await chat.say_inbound(Inbound(kind="dtmf", text="4821#")) == "Thanks, 4821."
