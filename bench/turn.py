@@ -159,7 +159,9 @@ def main() -> None:
         services.stop()
         embedded.remove(root)
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nDialogue turn overhead (wall time minus the fake LLM's {TTFT_S * 1000:.0f} ms to first token)")
+    print(f"machine load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
     print(f"{'conversations':>13} | {'turns':>5} | {'p50':>9} | {'p95':>9}")
     for n, values in ((1, one), (CONCURRENT, hundred)):
         print(f"{n:>13} | {len(values):>5} | {pct(values, 50):>6.1f} ms | {pct(values, 95):>6.1f} ms")
