@@ -4,6 +4,7 @@ error, save, reload, then talk to it in the console and watch the slots fill."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,7 @@ def test_build_a_flow_by_dragging_fix_it_save_reload_and_run_it(browser, asgi_se
     unconnected = page.get_by_test_id("node-message_2")
     expect(unconnected.locator(".sb-node-errors")).to_contain_text("no path leads to step “message_2”")
     expect(page.get_by_test_id("node-branch_1").locator(".sb-node-errors")).to_contain_text("conditions[0].next")
+    expect(page.get_by_test_id("handle-branch_1-cond:0")).to_have_class(re.compile("invalid"))
     expect(page.get_by_test_id("validity")).to_have_text("2 problems")
     shot(page, "1-validation-error-on-unconnected-node")
 

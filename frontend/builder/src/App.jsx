@@ -50,12 +50,20 @@ function Palette({ onAdd }) {
   );
 }
 
+// The output handle a validation error's field names: "conditions[1].next" -> "cond:1", "next" -> "next".
+function handleOf(field) {
+  const m = (field || "").match(/^(conditions|routes)\[(\d+)\]/);
+  if (m) return `${m[1] === "conditions" ? "cond" : "route"}:${m[2]}`;
+  return (field || "").split(".")[0];
+}
+
 function errorsByNode(errors) {
   const map = new Map();
   for (const e of errors) {
     if (!e.node) continue;
-    if (!map.has(e.node)) map.set(e.node, []);
-    map.get(e.node).push(e.message);
+    if (!map.has(e.node)) map.set(e.node, { messages: [], handles: [] });
+    map.get(e.node).messages.push(e.message);
+    if (e.field) map.get(e.node).handles.push(handleOf(e.field));
   }
   return map;
 }
@@ -140,12 +148,12 @@ function Builder({ cfg }) {
     const byNode = errorsByNode(errors);
     setNodes((ns) =>
       ns.map((n) => {
-        const errs = byNode.get(n.id) || [];
-        if (JSON.stringify(errs) === JSON.stringify(n.data.errors)) return n;
-        return { ...n, data: { ...n.data, errors: errs } };
+        const { messages = [], handles = [] } = byNode.get(n.id) || {};
+        if (JSON.stringify([messages, handles]) === JSON.stringify([n.data.errors, n.data.badHandles])) return n;
+        return { ...n, data: { ...n.data, errors: messages, badHandles: handles } };
       }),
     );
-    const bad = new Set(errors.filter((e) => e.node && e.field).map((e) => edgeId(e.node, e.field.split(".")[0])));
+    const bad = new Set(errors.filter((e) => e.node && e.field).map((e) => edgeId(e.node, handleOf(e.field))));
     setEdges((es) =>
       es.map((e) => {
         const invalid = bad.has(e.id);

@@ -38,7 +38,7 @@ function FlowNode({ id, data, selected }) {
                 type="source"
                 id={o.id}
                 position={Position.Bottom}
-                className="sb-handle-out"
+                className={`sb-handle-out${data.badHandles?.includes(o.id) ? " invalid" : ""}`}
                 style={{ left: `${((i + 0.5) / outputs.length) * 100}%` }}
                 data-testid={`handle-${id}-${o.id}`}
               />

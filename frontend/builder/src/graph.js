@@ -32,7 +32,7 @@ export function fromGraph(graph) {
     type: "flow",
     // Stored positions leave out zero coordinates; flows written as YAML have none at all.
     position: { x: n.position?.x ?? 0, y: n.position?.y ?? i * 140 },
-    data: { kind: n.kind, label: n.label || "", fields: strip(n), entry: graph.entry === n.id, errors: [] },
+    data: { kind: n.kind, label: n.label || "", fields: strip(n), entry: graph.entry === n.id, errors: [], badHandles: [] },
   }));
   const ids = new Set(nodes.map((n) => n.id));
   const edges = [];
@@ -75,7 +75,7 @@ export function makeNode(kind, position, nodes) {
     id: newNodeId(kind, nodes),
     type: "flow",
     position,
-    data: { kind, label: "", fields: KINDS[kind].defaults(), entry: false, errors: [] },
+    data: { kind, label: "", fields: KINDS[kind].defaults(), entry: false, errors: [], badHandles: [] },
   };
 }
 
