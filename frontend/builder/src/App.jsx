@@ -96,7 +96,6 @@ function Builder({ cfg }) {
       flowApi.fitView({ padding: 0.2, maxZoom: 1 });
     }
   }, [measured, nodes]);
-  const wrapper = useRef(null);
 
   const graph = useMemo(() => toGraph(nodes, edges, entry), [nodes, edges, entry]);
   const graphKey = useMemo(() => JSON.stringify(graph), [graph]);
@@ -374,7 +373,7 @@ function Builder({ cfg }) {
       )}
       <div className="sb-main">
         <Palette onAdd={(k) => addNode(k)} />
-        <div className="sb-canvas" ref={wrapper} onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} onDrop={onDrop}>
+        <div className="sb-canvas" onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} onDrop={onDrop}>
           <ReactFlow
             nodes={nodes}
             edges={edges}
