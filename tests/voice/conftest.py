@@ -120,22 +120,37 @@ channels:
 """
 
 
-def publish(yaml_text: str):
-    """Import a bot from YAML into a fresh workspace and publish it."""
+def publish(yaml_text: str, knowledge: dict[str, str] | None = None):
+    """Import a bot from YAML into a fresh workspace and publish it. `knowledge`: a knowledge
+    base "Help Center" (full-text search) holding these documents, title -> text."""
     from bots.models import Workspace
     from bots.services import publish_bot
     from bots.yaml_io import import_bot
+    from knowledge.models import KnowledgeBase
+    from knowledge.services import document_add_text
 
     n = Workspace.objects.count() + 1
     workspace = Workspace.objects.create(name=f"Acme {n}", slug=f"acme-{n}")
+    if knowledge:
+        kb = KnowledgeBase.objects.create(workspace=workspace, name="Help Center", embedding_provider="none")
+        for title, text in knowledge.items():
+            document_add_text(kb=kb, title=title, text=text, run_now=True)
     bot = import_bot(workspace=workspace, text=yaml_text)
     publish_bot(bot=bot, user=None)
     return bot
 
 
+HOURS = "Opening hours: Acme is open Monday to Friday from nine to five."
+
+
 @pytest.fixture
 def phone_bot(transactional_db):
-    return publish(BOT_YAML.format(sensitivity="medium", number=BOT_NUMBER))
+    text = BOT_YAML.format(sensitivity="medium", number=BOT_NUMBER)
+    text = text.replace(
+        "          prompt: answer\n", "          prompt: answer\n          knowledge_bases: [Help Center]\n"
+    )
+    text = text.replace("flows:", "knowledge_bases: [Help Center]\nflows:")
+    return publish(text, knowledge={"Opening hours": HOURS})
 
 
 @pytest.fixture

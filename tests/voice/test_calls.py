@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -31,17 +33,21 @@ async def test_greeted_call_asks_and_hears_the_answer(fakes, phone_bot, place_ca
     assert elevenlabs.requests[0]["output_format"] == "ulaw_8000"
     assert deepgram.connections[0]["query"]["encoding"] == "mulaw"
 
-    openai.script(Reply(text="We are open from nine to five. Anything else I can help with?"))
     deepgram.say("What are your opening hours?")
     await call.say("what_are_your_opening_hours", trailing_silence=0.4)
     await call.wait_for(lambda: len(call.marks_acked) >= 3)
-    assert elevenlabs.texts()[1:] == ["We are open from nine to five.", "Anything else I can help with?"]
+    # The fake LLM answers from the retrieved passage it was given (the knowledge base's text).
+    prompt = json.dumps(openai.chat_requests()[-1]["body"]["messages"])
+    assert "Monday to Friday from nine to five" in prompt
+    spoken = elevenlabs.texts()[1:]
+    assert spoken[0] == "You asked: What are your opening hours?."
+    assert "Monday to Friday from nine to five" in spoken[1] and "[1]" not in spoken[1]
     assert len(call.audio) > 0
 
     await call.hang_up()
     rows = await messages(call.call_sid)
     assert ("user", "What are your opening hours?", False) in rows
-    assert ("bot", "We are open from nine to five. Anything else I can help with?", False) in rows
+    assert any(role == "bot" and "Monday to Friday" in text for role, text, _ in rows)
     turn = await sync_to_async(CallTurn.objects.get)(call__call_sid=call.call_sid, input_kind="speech")
     assert turn.first_audio_ms > turn.stt_ms > 0 and turn.llm_first_token_ms > 0
     assert turn.platform_ms == pytest.approx(
