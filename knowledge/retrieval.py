@@ -19,7 +19,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 
 from knowledge.embed import EmbeddingError, query_vector
 from knowledge.models import SUPPORTED_DIMENSIONS, TEXT_SEARCH_CONFIG, KnowledgeBase
@@ -31,7 +31,9 @@ CANDIDATES = 40  # per method, before fusion
 # Cosine distance 0.95 = similarity 0.05: the vectors share nothing. Real embedding models put
 # even unrelated texts well above that, so this only drops neighbours that are pure noise.
 MAX_DISTANCE = 0.95
-HNSW_EF_SEARCH = 100  # pgvector's default 40 loses recall once results are filtered by knowledge base
+# pgvector's default 40 loses recall once results are filtered by knowledge base; set on every
+# new database connection (knowledge/apps.py).
+HNSW_EF_SEARCH = 100
 METHODS = ("vector", "fulltext")
 
 
@@ -100,7 +102,7 @@ def retrieve(
         return []
     kb_ids = list(knowledge_base_ids)
     rankings: dict[str, list[int]] = {}
-    with transaction.atomic(), connection.cursor() as cur:
+    with connection.cursor() as cur:
         if "fulltext" in methods:
             rankings["fulltext"] = _fulltext_ranking(cur, kb_ids, query)
         if "vector" in methods:
@@ -142,7 +144,6 @@ def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
         groups[(kb.embedding_provider, kb.embedding_model, kb.embedding_dimension)].append(kb.pk)
     if not groups:
         return []
-    cur.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
     scored: list[tuple[int, int]] = []  # (rank within its model, chunk id): models' distances don't compare
     for (provider, model, dim), ids in groups.items():
         try:

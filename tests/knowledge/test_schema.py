@@ -21,3 +21,10 @@ def test_chunk_search_column_is_generated_and_vectors_are_indexed_per_dimension(
         cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'knowledge_chunk'")
         names = {r[0] for r in cur.fetchall()}
     assert {"chunk_embedding_hnsw_384", "chunk_embedding_hnsw_1536", "chunk_search_gin"} <= names
+
+
+@pytest.mark.django_db
+def test_every_connection_searches_the_hnsw_graph_wider_than_pgvectors_default():
+    with connection.cursor() as cur:
+        cur.execute("SHOW hnsw.ef_search")
+        assert cur.fetchone()[0] == "100"
