@@ -4,8 +4,9 @@ Starts embedded Postgres + Redis, one real uvicorn serving `config.asgi`, and th
 server (in its own process, with a fixed time to first token). Every conversation connects and
 starts (all of a level stay open together), then sends MESSAGES messages, each after a pause a
 person would take to read and type (uniform THINK_S seconds), so a level of N open conversations
-offers about N / 15 messages a second. Prints, per level, time to first token minus the fake's injected delay (p50/p95), messages
-sent vs. answered (a message counts as answered when its `done` frame arrives), and the server's
+offers about N / 15 messages a second. Prints, per level, time to first token minus the
+fake's injected delay (p50/p95), messages sent vs. answered (answered: the bot's message came,
+with no error frame, before `done`; lost = sent - answered), the error frames, and the server's
 memory per open connection. Ends with one JSON line of headline figures.
 
 Run from the repository root: `.venv/bin/python bench/chat_ws.py`.
@@ -108,16 +109,20 @@ async def conversation(url: str, all_open: asyncio.Event, opened: list, stats: d
     async with connect(url, open_timeout=120, ping_interval=None, close_timeout=5, max_size=None) as ws:
 
         async def until_done() -> float | None:
-            first = None
+            """Seconds to the first token, or None when the turn ended without an answer."""
+            first, answered = None, False
             t0 = time.perf_counter()
             while True:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
                 if frame["type"] in ("text_delta", "message") and first is None:
                     first = time.perf_counter() - t0
+                if frame["type"] == "message":
+                    answered = True
                 elif frame["type"] == "error":
                     stats["errors"].append(frame["code"])
+                    answered = False
                 elif frame["type"] == "done":
-                    return first
+                    return first if answered else None
 
         await ws.send(json.dumps({"type": "start"}))
         await until_done()  # the greeting turn
@@ -130,8 +135,8 @@ async def conversation(url: str, all_open: asyncio.Event, opened: list, stats: d
             stats["sent"] += 1
             await ws.send(json.dumps({"type": "message", "text": f"Question {i}: where is my order?"}))
             first = await until_done()
-            stats["answered"] += 1
             if first is not None:
+                stats["answered"] += 1
                 stats["ttft_ms"].append((first - TTFT_S) * 1000)
 
 
@@ -215,7 +220,9 @@ def main() -> None:
             print("   error frames:", dict(Counter(s["errors"])))
         for failure in s["failures"][:3]:
             print("   failure:", failure)
-    lost = sum(s["n"] * MESSAGES - s["answered"] for s in rows.values())
+    lost = sum(s["sent"] - s["answered"] for s in rows.values()) + sum(
+        s["n"] * MESSAGES - s["sent"] for s in rows.values()
+    )
     print(
         json.dumps(
             {f"first_token_overhead_p95_ms_{n}": round(pct(s["ttft_ms"], 95), 1) for n, s in rows.items()}

@@ -22,6 +22,9 @@ from dialogue.events import Inbound
 
 router = Router(tags=["chat"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS_WITH_TURN = {**ERRORS, 503: ErrorOut}
+# Errors a turn itself can end with: another request of the conversation holds it, or our bug.
+TURN_ERROR_STATUS = {"busy": 409, "turn_failed": 503}
 
 
 @router.get("/widget/{public_key}", response={200: WidgetConfigOut, 404: ErrorOut}, auth=None)
@@ -95,11 +98,14 @@ async def _prepare_turn(request, conversation_id: int, body: MessageIn):
     return chat, conversation, inbound
 
 
-@router.post("/conversations/{conversation_id}/messages", response={200: ReplyOut, **ERRORS}, auth=CHAT_AUTH)
+@router.post("/conversations/{conversation_id}/messages", response={200: ReplyOut, **ERRORS_WITH_TURN}, auth=CHAT_AUTH)
 async def send_message(request, conversation_id: int, body: MessageIn):
     """Send a message and wait for the whole reply."""
     chat, conversation, inbound = await _prepare_turn(request, conversation_id, body)
     events = [f async for f in services.turn_frames(chat, conversation, inbound) if f["type"] != "text_delta"]
+    failed = next((f for f in events if f["type"] == "error"), None)
+    if failed is not None:  # the stream reports these in-band; a JSON caller gets the status
+        raise ApiError(TURN_ERROR_STATUS[failed["code"]], failed["code"], failed["message"])
     said = [f for f in events if f["type"] == "message"]
     return ReplyOut(
         conversation_id=conversation.id,
