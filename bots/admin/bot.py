@@ -16,6 +16,7 @@ from bots.admin import forms as admin_forms
 from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped, builder_url
 from bots.diff import diff_snapshots
 from bots.models import Bot, EscalationRule, Flow, Intent, Prompt, Tool
+from studio.services import run_test_cases
 
 
 class PromptInline(ScopedInline, StackedInline):
@@ -128,6 +129,8 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:bots_bot_change", args=[bot.pk]))
         current = bot.versions.filter(is_current=True).first()
         changes = diff_snapshots(current.snapshot, snapshot.model_dump(mode="json")) if current else []
+        # The bot's own test cases run against the draft, so a builder sees a regression before it goes live.
+        test_report = run_test_cases(bot=bot).as_dict() if not problems else None
         return TemplateResponse(
             request,
             "admin/bots/publish.html",
@@ -138,6 +141,7 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
                 "problems": problems,
                 "current": current,
                 "changes": changes,
+                "test_report": test_report,
                 "opts": self.model._meta,
             },
         )

@@ -71,3 +71,19 @@ def test_console_and_test_cases_run_a_published_version_unchanged_by_later_edits
     BotTestCase.objects.create(bot=bot, name="Asks for the email", steps=ASKS_EMAIL)
     assert run_test_cases(bot=bot, version=version.id).failed == 0
     assert run_test_cases(bot=bot).failed == 1
+
+
+def test_the_admin_publish_page_warns_before_publishing_a_draft_that_fails_its_cases():
+    bot = make_bot(graph=EMAIL_FLOW)
+    BotTestCase.objects.create(bot=bot, name="Asks for the email", steps=ASKS_EMAIL)
+    client = Client()
+    client.force_login(make_builder(bot.workspace))
+    url = f"/admin/bots/bot/{bot.pk}/publish/"
+
+    page = client.get(url).content.decode()
+    assert "All 1 test cases pass on this draft." in page and "Publish now" in page
+
+    change_question(bot, "How can we reach you?")
+    page = client.get(url).content.decode()
+    assert "1 of 1 test cases fail on this draft." in page
+    assert "Publish anyway" in page and "Publish now" not in page
