@@ -79,7 +79,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         params = start.get("customParameters") or {}
         try:
             ctx = await database_sync_to_async(services.stream_open)(
-                token=params.get("token", ""), call_sid=start["callSid"]
+                token=params.get("token", ""), call_sid=start["callSid"], stream_sid=start["streamSid"]
             )
         except services.BadStreamToken:
             log.warning("refused a media stream with a bad token")

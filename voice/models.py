@@ -26,6 +26,7 @@ class Call(models.Model):
     call_sid = models.CharField(max_length=64, unique=True, help_text="Twilio's id of the call (CA…).")
     caller = models.CharField(max_length=32, blank=True, help_text="The caller's number, masked: +1•••••1234.")
     dialled = models.CharField(max_length=32, blank=True, help_text="The bot's number that was called.")
+    stream_sid = models.CharField(max_length=64, blank=True, help_text="The media stream (MZ…) that carried the call.")
     twilio_status = models.CharField(max_length=20, default="ringing", help_text="Last status Twilio reported.")
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.ONGOING)
     transferred_to = models.CharField(max_length=200, blank=True)

@@ -91,17 +91,20 @@ class CallContext:
     snapshot: BotSnapshot
 
 
-def stream_open(*, token: str, call_sid: str) -> CallContext:
-    """Check the stream's token (signed, recent, for this very call) and load what the call needs."""
+def stream_open(*, token: str, call_sid: str, stream_sid: str) -> CallContext:
+    """Check the stream's token (signed, recent, for this very call, used once) and load what
+    the call needs."""
     try:
         data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE_S)
     except signing.BadSignature:
         raise BadStreamToken("bad or expired stream token") from None
-    call = Call.objects.filter(pk=data.get("call"), call_sid=call_sid, outcome=Call.Outcome.ONGOING).first()
-    if call is None:
-        raise BadStreamToken("the token is not for this call")
+    claimed = Call.objects.filter(
+        pk=data.get("call"), call_sid=call_sid, outcome=Call.Outcome.ONGOING, stream_sid=""
+    ).update(stream_sid=stream_sid, twilio_status="in-progress")
+    if not claimed:  # a second stream for the call (a replayed token) gets nothing
+        raise BadStreamToken("the token is not for this call, or was used already")
+    call = Call.objects.get(pk=data["call"])
     version, snapshot = published_snapshot(call.bot_id)
-    Call.objects.filter(pk=call.pk).update(twilio_status="in-progress")
     return CallContext(
         call_id=call.id,
         call_sid=call.call_sid,

@@ -95,7 +95,7 @@ async def test_malformed_and_unknown_frames_are_skipped(fakes, phone_bot, place_
     assert not call.closed.is_set()
 
 
-async def test_a_stream_with_a_forged_token_is_refused(fakes, phone_bot, place_call):
+async def test_a_stream_with_a_forged_or_replayed_token_is_refused(fakes, phone_bot, place_call):
     openai, deepgram, elevenlabs, twilio = fakes
     call = await place_call()
     await call.wait_quiet()
@@ -108,4 +108,11 @@ async def test_a_stream_with_a_forged_token_is_refused(fakes, phone_bot, place_c
     await forged.connect()
     await forged.closed.wait()
     assert not forged.events  # not a word, not a byte
+    # The genuine token, replayed for a second stream of the same call, is refused too.
+    replay = type(call)(
+        ws_url=call.ws_url, parameters=call.parameters, call_sid=call.call_sid, account_sid=call.account_sid
+    )
+    await replay.connect()
+    await replay.closed.wait()
+    assert not replay.events
     assert len(deepgram.connections) == 1  # only the genuine call's
