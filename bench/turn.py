@@ -124,6 +124,12 @@ def classifier_rate(snapshot) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
@@ -148,9 +154,13 @@ def main() -> None:
         bot, snapshot = seed()
 
         async def run_all():
-            return await sequential(bot, snapshot), await concurrent(bot, snapshot)
+            one = await sequential(bot, snapshot)
+            before = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+            hundred = await concurrent(bot, snapshot)
+            after = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+            return one, hundred, [b - a for a, b in zip(before, after, strict=True)]
 
-        one, hundred = asyncio.run(run_all())
+        one, hundred, (engine_cpu, fake_cpu, wall) = asyncio.run(run_all())
         rate = classifier_rate(snapshot)
     finally:
         if fake is not None:
@@ -165,6 +175,10 @@ def main() -> None:
     print(f"{'conversations':>13} | {'turns':>5} | {'p50':>9} | {'p95':>9}")
     for n, values in ((1, one), (CONCURRENT, hundred)):
         print(f"{n:>13} | {len(values):>5} | {pct(values, 50):>6.1f} ms | {pct(values, 95):>6.1f} ms")
+    print(
+        f"{CONCURRENT} conversations: {wall:.1f} s wall; CPU seconds used by this process (engine, Postgres "
+        f"client, ORM threads) {engine_cpu:.1f}, by the fake LLM server {fake_cpu:.1f}"
+    )
     print(f"\nLocal intent classifier: {rate:,.0f} classifications/s on one core")
     print(
         json.dumps(

@@ -37,14 +37,18 @@ def record_turn(
     llm_calls: list[dict],
     handoff: dict | None,
     status: str,
+    previous_status: str,
     counted: bool,
 ) -> None:
     """Store one turn: the user's message, what the bot delivered, its trace, LLM calls, handoff.
 
-    `bot_messages` items: {"text", "buttons", "citations", "interrupted"}.
+    `bot_messages` items: {"text", "buttons", "citations", "interrupted"}. The status is written
+    only when the turn changed it (from `previous_status`, read when the turn began), so a turn
+    never overwrites what an agent did meanwhile. The dialogue's per-conversation lock already
+    serialises turns, so no row lock is taken.
     """
+    conversation = Conversation(pk=conversation_id)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
         rows = []
         if user_text:
             rows.append(Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text)))
@@ -83,12 +87,12 @@ def record_turn(
                 transfer_to=handoff.get("transfer_to", ""),
             )
             fields["summary"] = redact(handoff["summary"])
-        if status != conversation.status:
+        if status != previous_status:
             fields["status"] = status
             if status == Conversation.Status.ENDED:
                 fields["ended_at"] = timezone.now()
         if fields:
-            Conversation.objects.filter(pk=conversation.pk).update(**fields)
+            Conversation.objects.filter(pk=conversation_id).update(**fields)
 
 
 _LLM_FIELDS = {"model", "purpose", "input_tokens", "output_tokens", "ttft_ms", "latency_ms", "outcome", "error"}

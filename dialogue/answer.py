@@ -115,14 +115,16 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
             ):
                 if isinstance(item, Completion):
                     completion = item
+                    if not guards.leaks_prompt(completion.text, canary, system):
+                        continue
+                elif not (_check_due(out.text, item) and guards.leaks_prompt(out.text + item, canary, system)):
+                    for event in out.feed(item):
+                        yield event
                     continue
-                if guards.leaks_prompt(out.text + item, canary, system):
-                    turn.trace["canary_tripped"] = True
-                    yield MessageDone(text=guards.REFUSAL)
-                    turn.replies.append(guards.REFUSAL)
-                    return
-                for event in out.feed(item):
-                    yield event
+                turn.trace["canary_tripped"] = True
+                yield MessageDone(text=guards.REFUSAL)
+                turn.replies.append(guards.REFUSAL)
+                return
             if not completion.tool_calls:
                 break
             messages.append(
@@ -152,6 +154,12 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
         yield event
     if out.text or not turn.start_flow:
         yield _done(turn, out.text, chunks)
+
+
+def _check_due(text: str, delta: str) -> bool:
+    """Check for a leaked prompt about every 32 characters (a recital is long; checking each
+    token of every reply would cost more than the rest of the turn's text handling)."""
+    return len(text) // 32 != (len(text) + len(delta)) // 32 or "sb-canary" in delta
 
 
 def _done(turn, text: str, chunks: list) -> MessageDone:

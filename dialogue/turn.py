@@ -227,6 +227,7 @@ async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: 
         llm_calls=turn.runtime.llm_calls,
         handoff=turn.handoff,
         status=state.status,
+        previous_status=conv.status,
         counted=user_text is not None,
     )
     if conv.contact_id and state.slots:
