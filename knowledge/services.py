@@ -89,6 +89,8 @@ def document_add_url(*, kb: KnowledgeBase, url: str, crawl_depth: int = 0, crawl
         raise UploadRefused(f"“{url}” is not a web address. It should start with https://")
     if not 0 <= crawl_depth <= 3 or not 1 <= crawl_max_pages <= 200:
         raise UploadRefused("A crawl can follow links at most 3 deep and read between 1 and 200 pages.")
+    if kb.documents.filter(url=url).exists():
+        raise UploadRefused(f"{url} is already in this knowledge base. Use “Ingest again” to fetch it anew.")
     with transaction.atomic():
         document = Document.objects.create(
             kb=kb, source=Document.Source.URL, url=url, crawl_depth=crawl_depth, crawl_max_pages=crawl_max_pages

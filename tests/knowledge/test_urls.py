@@ -73,9 +73,17 @@ def test_crawl_follows_same_site_links_allowed_by_robots_within_the_page_limit(s
     hit = retrieve([web_kb.pk], "how often should burr grinders be cleaned")[0]
     assert hit.source_url == site.server.base_url + "/grinders" and hit.document_title == "Grinders"
 
-    smaller = services.document_add_url(kb=web_kb, url=site.server.base_url + "/", crawl_depth=1, crawl_max_pages=2)
-    services.document_ingest(smaller.pk)
-    assert smaller.crawled_pages.count() == 0  # the pages are already in this knowledge base
+    with pytest.raises(services.UploadRefused, match="is already in this knowledge base"):
+        services.document_add_url(kb=web_kb, url=site.server.base_url + "/grinders")
+    services.document_reingest(document=root)  # the same page again: its crawl adds no duplicates
+    assert services.document_ingest(root.pk) == "unchanged"
+    assert web_kb.documents.count() == 3
+
+
+def test_the_page_limit_bounds_a_crawl(site, web_kb):
+    root = services.document_add_url(kb=web_kb, url=site.server.base_url + "/", crawl_depth=2, crawl_max_pages=2)
+    services.document_ingest(root.pk)
+    assert [d.url for d in root.crawled_pages.all()] == [site.server.base_url + "/grinders"]
 
 
 def test_refetch_on_demand_replaces_the_page_text(site, web_kb):
