@@ -11,7 +11,8 @@ Measured by the caller, like Twilio would see it:
 * end of speech → first audio frame: last voiced frame sent → first `media` of the answer;
 * minus the injected delays (250 + 350 + 150 ms): an upper bound of our cost, since it also
   holds the loopback hops, the fakes' own work and this process's event-loop lag;
-* barge-in → clear: first frame of the interrupting speech sent → `clear` received.
+* barge-in → clear: first frame of the interrupting speech sent → `clear` received (the JSON
+  line's figure is at 20 calls, the design's reference load).
 Measured by the server (`CallTurn`, the figures the admin shows), the headline platform share:
 end of speech → first audio frame sent, minus the vendor time it observed (final transcript
 arrival, the LLM gateway's time to first token, the first TTS byte).
@@ -214,6 +215,7 @@ def main() -> None:
         port = free_port()
         procs.append(start_server(env, port))
         base = f"http://127.0.0.1:{port}"
+        asyncio.run(level(base, 1))  # warm-up: the first turn of a process loads the NLU model and more
         rows = {n: asyncio.run(level(base, n)) for n in LEVELS}
     finally:
         for proc in reversed(procs):
@@ -241,7 +243,6 @@ def main() -> None:
         )
         for failure in s["failures"][:3]:
             print("   failure:", failure)
-    all_clears = [v for s in rows.values() for v in s["clear_ms"]]
     print(
         json.dumps(
             {
@@ -249,7 +250,8 @@ def main() -> None:
                 for n in (1, 20, 50)
                 if n in rows
             }
-            | {"barge_in_clear_p95_ms": round(pct(all_clears, 95), 1)}
+            # At the design's reference load of 20 calls (the table has every level).
+            | {"barge_in_clear_p95_ms": round(pct(rows[20]["clear_ms"], 95), 1) if 20 in rows else None}
         )
     )
 
