@@ -62,3 +62,11 @@ async def _heard(conversation_id, text):
         await record_interrupted(conversation_id, heard=text)
     finally:
         await redis_client().aclose()
+
+
+def test_each_prompt_sends_its_own_model_temperature_and_token_limit(acme_bot, tool_server, fake_openai):
+    talk = _talk(acme_bot, tool_server, model="gpt-4.1-nano", temperature=1.1, max_tokens=77)
+    talk.say("what is the returns policy?")
+    body = fake_openai.chat_requests()[-1]["body"]
+    assert (body["model"], body["temperature"], body["max_completion_tokens"]) == ("gpt-4.1-nano", 1.1, 77)
+    assert body["stream"] is True and [t["function"]["name"] for t in body["tools"]] == ["order_status"]
