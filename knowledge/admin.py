@@ -220,6 +220,12 @@ class DocumentAdmin(WorkspaceScopedAdmin):
     def has_add_permission(self, request):
         return False  # documents are added on their knowledge base's documents page
 
+    def has_change_permission(self, request, obj=None):
+        return False  # a record of what was ingested: change it by uploading a new version
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj)
+
     @admin.display(description="Chunks (first 50)")
     def chunks_preview(self, obj):
         return render_to_string("knowledge/admin/chunks.html", {"chunks": selectors.chunk_preview(obj)})

@@ -74,12 +74,14 @@ class Document(models.Model):
 
     IN_PROGRESS = (Status.PENDING, Status.EXTRACTING, Status.CHUNKING, Status.EMBEDDING)
 
-    kb = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")
+    kb = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="documents", verbose_name="knowledge base"
+    )
     source = models.CharField(max_length=5, choices=Source.choices)
     title = models.CharField(max_length=300, blank=True)
     file = models.FileField(upload_to="knowledge/%Y/%m/", blank=True)
     file_name = models.CharField(max_length=255, blank=True, help_text="The name the file was uploaded with.")
-    url = models.URLField(max_length=2000, blank=True)
+    url = models.URLField("URL", max_length=2000, blank=True)
     text = models.TextField(blank=True, help_text="For pasted text: the text itself.")
     # Same-site crawl from this URL: how many links deep, and at most how many pages in all.
     crawl_depth = models.PositiveSmallIntegerField(default=0)

@@ -97,3 +97,25 @@ def test_viewers_can_search_but_not_add(client, workspace, setup):
     resp = client.post(page, {"urls": "https://example.com/"}, follow=True)
     assert "can read documents but not add them" in resp.content.decode()
     assert not mine.documents.exists()
+
+
+def test_ingest_again_and_delete_from_the_documents_list(client, workspace, setup, django_capture_on_commit_callbacks):
+    mine, _, secret = setup
+    client.force_login(member(workspace))
+    doc = services.document_add_text(kb=mine, title="Hours", text="Open daily until eight.")
+    services.document_ingest(doc.pk)
+    with django_capture_on_commit_callbacks() as queued:
+        resp = client.post(
+            "/admin/knowledge/document/",
+            {"action": "ingest_again", "_selected_action": [doc.pk, secret.pk]},
+            follow=True,
+        )
+    assert "1 document(s) queued for ingestion." in resp.content.decode()  # not the other workspace's
+    assert len(queued) == 1
+    doc.refresh_from_db()
+    assert doc.status == Document.Status.PENDING
+
+    resp = client.post(f"/admin/knowledge/document/{doc.pk}/delete/", {"post": "yes"}, follow=True)
+    assert resp.status_code == 200
+    assert not Document.objects.filter(pk=doc.pk).exists() and not mine.chunks.exists()
+    assert Document.objects.filter(pk=secret.pk).exists()

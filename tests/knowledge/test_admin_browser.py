@@ -69,6 +69,10 @@ def test_upload_watch_progress_and_try_a_question(browser, asgi_server, celery_w
         expect(first).to_contain_text("International shipping")
         expect(first.locator(".kb-method")).to_have_text(["meaning", "words"])
         page.screenshot(path=str(ARTIFACTS / "try-a-question.png"), full_page=True)
+
+        page.get_by_role("link", name="warranty.pdf").click()
+        expect(page.get_by_text("Every Acme toaster carries a two year warranty.")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
     finally:
         context.close()
         for document in kb.documents.all():
