@@ -15,6 +15,7 @@ caller's own thread is used instead, as Django does: its open transaction must s
 from __future__ import annotations
 
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import AsyncToSync, sync_to_async
@@ -50,3 +51,18 @@ def db(fn):
         return await (inline if _called_from_sync_code() else pooled)(*args, **kwargs)
 
     return run
+
+
+def close_connections() -> None:
+    """Close every pool thread's database connection (test teardown, before dropping a database)."""
+    barrier = threading.Barrier(DB_THREADS)
+
+    def close():
+        try:
+            barrier.wait(timeout=5)  # holds each task on its own thread until all have started
+        except threading.BrokenBarrierError:
+            pass
+        connection.close()
+
+    for future in [_pool.submit(close) for _ in range(DB_THREADS)]:
+        future.result()

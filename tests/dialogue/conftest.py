@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync
 from bots import demo
 from bots.models import Bot, Workspace
 from conversations import services
+from dialogue.db import close_connections
 from dialogue.events import Inbound
 from dialogue.state import redis_client
 from dialogue.turn import run_turn
@@ -68,6 +69,13 @@ def workspace(db):
 @pytest.fixture
 def acme_bot(workspace):
     return Bot.objects.create(workspace=workspace, name="Acme Support", slug="acme-support")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_dialogue_connections(django_db_setup):
+    """The turn's ORM threads keep their connections; the test database cannot be dropped under them."""
+    yield
+    close_connections()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from conversations.models import Message
 from conversations.services import conversation_start
@@ -38,3 +39,4 @@ async def test_conversations_answered_at_the_same_time_each_get_their_own_answer
         return [list(Message.objects.filter(conversation=c).values_list("role", flat=True)) for c in conversations]
 
     assert await stored() == [["user", "bot"]] * 6
+    await sync_to_async(connections.close_all)()  # this test's ORM thread: let the test database go
