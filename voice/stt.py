@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -86,15 +87,20 @@ async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIt
             punctuate=True,
             vad_events=True,
         ) as conn:
+            last_sent = time.monotonic()
+
+            async def keep_alive():
+                # Its own task: a timeout around every frame's queue read costs a task per frame.
+                while True:
+                    await asyncio.sleep(KEEPALIVE_S)
+                    if time.monotonic() - last_sent >= KEEPALIVE_S:
+                        await conn.send_keep_alive()
 
             async def pump():
-                nonlocal closing
+                nonlocal closing, last_sent
                 while True:
-                    try:
-                        frame = await asyncio.wait_for(audio.get(), KEEPALIVE_S)
-                    except TimeoutError:
-                        await conn.send_keep_alive()
-                        continue
+                    frame = await audio.get()
+                    last_sent = time.monotonic()
                     # Frames that queued up while we were sending go out as one message:
                     # fewer, larger sends when busy, no added delay when not.
                     batch = [frame]
@@ -109,7 +115,7 @@ async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIt
                         await conn.send_close_stream()
                         return
 
-            sender = asyncio.create_task(pump())
+            helpers = [asyncio.create_task(pump()), asyncio.create_task(keep_alive())]
             try:
                 async for msg in conn:
                     if isinstance(msg, ListenV1Results):
@@ -123,9 +129,10 @@ async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIt
                     elif isinstance(msg, ListenV1UtteranceEnd):
                         yield UtteranceEnd()
             finally:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                    await sender
+                for task in helpers:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                        await task
     except (ApiError, ConnectionClosed, OSError) as exc:
         if not closing:
             raise SttDisconnected(type(exc).__name__) from exc

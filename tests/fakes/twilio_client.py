@@ -176,7 +176,8 @@ class TwilioCall:
 
     # --- connection ------------------------------------------------------------------------
     async def connect(self) -> None:
-        self._ws = await websockets.connect(self.ws_url, max_size=None)
+        # Twilio's media streams do not negotiate permessage-deflate.
+        self._ws = await websockets.connect(self.ws_url, max_size=None, compression=None)
         await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         await self._send(
             {
