@@ -34,6 +34,7 @@ def conversation_with_a_turn(bot: Bot, *, contact: str, said: str, handoff: bool
         if handoff
         else None,
         status="handed_off" if handoff else "active",
+        previous_status="active",
         counted=True,
     )
     return conversation
