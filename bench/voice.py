@@ -150,12 +150,21 @@ async def one_call(base: str, all_greeted: asyncio.Event, greeted: list, stats: 
         await call.close()
 
 
-async def level(base: str, n: int) -> dict:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def level(base: str, n: int, server_pid: int) -> dict:
     stats = {"n": n, "first_audio_ms": [], "clear_ms": []}
     all_greeted, greeted = asyncio.Event(), []
+    cpu_before, wall_before = cpu_s(server_pid), time.monotonic()
     results = await asyncio.gather(
         *(one_call(base, all_greeted, greeted, stats) for _ in range(n)), return_exceptions=True
     )
+    # The server's CPU per second of call: what a call costs, whatever else runs on the machine.
+    stats["cpu_ms_per_call_s"] = (cpu_s(server_pid) - cpu_before) * 1000 / (n * (time.monotonic() - wall_before))
     stats["failures"] = [repr(r) for r in results if isinstance(r, BaseException)]
     await asyncio.sleep(1)  # the server stores the last turns after the sockets close
     from asgiref.sync import sync_to_async
@@ -213,10 +222,11 @@ def main() -> None:
         from tests.processes import free_port
 
         port = free_port()
-        procs.append(start_server(env, port))
+        server = start_server(env, port)
+        procs.append(server)
         base = f"http://127.0.0.1:{port}"
-        asyncio.run(level(base, 1))  # warm-up: the first turn of a process loads the NLU model and more
-        rows = {n: asyncio.run(level(base, n)) for n in LEVELS}
+        asyncio.run(level(base, 1, server.pid))  # warm-up: the first turn of a process loads the NLU model and more
+        rows = {n: asyncio.run(level(base, n, server.pid)) for n in LEVELS}
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -230,7 +240,8 @@ def main() -> None:
     )
     head = (
         f"{'calls':>5} | {'speech end→audio p50':>20} | {'p95':>7} | {'minus delays p50':>16} | {'p95':>7} | "
-        f"{'barge-in→clear p50':>18} | {'p95':>7} | {'server: platform p50':>20} | {'p95':>7} | {'failed':>6}"
+        f"{'barge-in→clear p50':>18} | {'p95':>7} | {'server: platform p50':>20} | {'p95':>7} | "
+        f"{'server CPU ms per call-s':>24} | {'failed':>6}"
     )
     print(head)
     for n, s in rows.items():
@@ -239,7 +250,7 @@ def main() -> None:
             f"{n:>5} | {pct(s['first_audio_ms'], 50):>17.1f} ms | {pct(s['first_audio_ms'], 95):>7.1f} | "
             f"{pct(share, 50):>13.1f} ms | {pct(share, 95):>7.1f} | {pct(s['clear_ms'], 50):>15.1f} ms | "
             f"{pct(s['clear_ms'], 95):>7.1f} | {pct(s['server_platform_ms'], 50):>17.1f} ms | "
-            f"{pct(s['server_platform_ms'], 95):>7.1f} | {len(s['failures']):>6}"
+            f"{pct(s['server_platform_ms'], 95):>7.1f} | {s['cpu_ms_per_call_s']:>24.1f} | {len(s['failures']):>6}"
         )
         for failure in s["failures"][:3]:
             print("   failure:", failure)
