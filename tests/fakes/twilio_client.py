@@ -120,7 +120,6 @@ class TwilioCall:
         self.marks_acked: list[str] = []  # played to the end
         self.marks_cleared: list[str] = []  # returned at once by a `clear`: never played
         self.clears: list[float] = []
-        self.speech_onsets: list[float] = []  # when we started sending each stretch of speech
         self.last_voiced_sent_at = 0.0  # when the latest frame with speech energy was sent
         self.updates: list[dict] = []  # REST updates of this call (transfer TwiML, hang-up)
         self.closed = asyncio.Event()
@@ -272,7 +271,6 @@ class TwilioCall:
                 await asyncio.sleep(delay)
 
     async def say(self, name: str, *, trailing_silence: float = 0.0) -> None:
-        self.speech_onsets.append(time.monotonic())
         await self.send_audio(speech(name) + SILENCE * int(trailing_silence / 0.02))
 
     async def silence(self, seconds: float) -> None:
@@ -312,9 +310,6 @@ class TwilioCall:
 
     def marks_sent(self) -> list[str]:
         return [m["mark"]["name"] for _, e, m in self.events if e == "mark"]
-
-    async def wait_heard(self, n_marks: int, timeout: float = 10.0) -> None:
-        await self.wait_for(lambda: len(self.marks_acked) >= n_marks, timeout)
 
     async def wait_quiet(self, timeout: float = 10.0) -> None:
         """Until everything the bot sent has been played and acknowledged."""
