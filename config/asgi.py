@@ -10,5 +10,8 @@ django_asgi = get_asgi_application()  # must run before importing anything that 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from dialogue import tokens  # noqa: E402
+
+tokens.preload()
 
 application = ProtocolTypeRouter({"http": django_asgi, "websocket": URLRouter(websocket_urlpatterns)})

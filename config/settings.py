@@ -200,6 +200,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        "twilio": {"level": "WARNING"},  # it logs every REST request at INFO
     },
 }
 

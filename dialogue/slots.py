@@ -32,7 +32,8 @@ def parser(kind: str):
 def _text(value: str, node: AskNode):
     if not value.strip():
         raise Invalid("Please type an answer.")
-    return value.strip()
+    # A sentence's full stop is not part of the answer ("Alice." from speech-to-text, or typed).
+    return value.strip().rstrip(".!?").strip() or value.strip()
 
 
 @parser("number")

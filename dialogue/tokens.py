@@ -23,6 +23,12 @@ def _encoding(model: str):
         return bpe_openai.get_encoding("o200k_base")
 
 
+def preload(model: str = "gpt-4o-mini") -> None:
+    """Load the encoding now: the first load takes ~1.4 s of CPU, which inside a live turn would
+    stall the event loop and every call and chat on it. Web processes call this at start-up."""
+    _encoding(model)
+
+
 def count(text: str, model: str = "gpt-4o-mini") -> int:
     return len(_encoding(model).encode(text)) if text else 0
 

@@ -77,6 +77,26 @@ flows:
     assert chat.state.slots["age"] == 42 and chat.state.slots["phone"] == "+14155550100"
 
 
+async def test_a_text_answer_keeps_no_sentence_full_stop():
+    chat = Chat(
+        bot(
+            """
+flows:
+  - name: name
+    is_entry: true
+    graph:
+      entry: ask_name
+      nodes:
+        - {id: ask_name, kind: ask, slot: name, prompt: "Your name?", next: thanks}
+        - {id: thanks, kind: message, text: "Thanks {{ name }}, noted."}
+"""
+        )
+    )
+    assert await chat.say("hello") == "Your name?"
+    assert await chat.say("Alice.") == "Thanks Alice, noted."
+    assert chat.state.slots["name"] == "Alice"
+
+
 async def test_templates_are_sandboxed():
     chat = Chat(
         bot(
