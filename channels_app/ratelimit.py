@@ -3,14 +3,12 @@ small in-memory window for limits that belong to one WebSocket connection."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from functools import cache
 
 import redis
-import redis.asyncio as aioredis
-from django.conf import settings
+
+from config.redis_clients import async_client, sync_client
 
 _PREFIX = "sb:rl:"
 log = logging.getLogger(__name__)
@@ -20,29 +18,10 @@ def _window_key(name: str, window_s: int) -> str:
     return f"{_PREFIX}{name}:{int(time.time() // window_s)}"
 
 
-@cache
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
-
-
-_async_clients: dict[int, aioredis.Redis] = {}
-
-
-def _async_client() -> aioredis.Redis:
-    # A redis.asyncio connection belongs to the loop that opened it; a server has one loop.
-    # The pool blocks instead of failing: a thousand sockets connecting at once must queue for
-    # a few dozen Redis connections, not get "Too many connections".
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _async_clients:
-        pool = aioredis.BlockingConnectionPool.from_url(settings.REDIS_URL, max_connections=50, timeout=5)
-        _async_clients[loop_id] = aioredis.Redis(connection_pool=pool, socket_timeout=1)
-    return _async_clients[loop_id]
-
-
 def allow(name: str, *, limit: int, window_s: int = 60) -> bool:
     """Count one hit on `name`; False once more than `limit` hits fell in the current window."""
     key = _window_key(name, window_s)
-    with _client().pipeline() as pipe:
+    with sync_client().pipeline() as pipe:
         count, _ = pipe.incr(key).expire(key, window_s + 1).execute()
     return count <= limit
 
@@ -50,7 +29,7 @@ def allow(name: str, *, limit: int, window_s: int = 60) -> bool:
 async def aallow(name: str, *, limit: int, window_s: int = 60) -> bool:
     key = _window_key(name, window_s)
     try:
-        async with _async_client().pipeline() as pipe:
+        async with async_client().pipeline() as pipe:
             count, _ = await pipe.incr(key).expire(key, window_s + 1).execute()
     except redis.RedisError:
         # A limiter that cannot count lets the message through: chat stays up while Redis is

@@ -7,13 +7,10 @@ to the loop that opened them).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import weakref
 from dataclasses import asdict, dataclass, field
 
-import redis.asyncio as aioredis
-from django.conf import settings
+from config.redis_clients import async_client as redis_client
 
 
 @dataclass
@@ -40,18 +37,6 @@ class SessionState:
     def from_json(cls, raw: str | bytes) -> SessionState:
         data = json.loads(raw)
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def redis_client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = aioredis.from_url(settings.REDIS_URL)
-        _clients[loop] = client
-    return client
 
 
 def _key(conversation_id: int) -> str:

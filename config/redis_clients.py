@@ -1,0 +1,38 @@
+"""The process's Redis clients for session state, locks, breakers and rate limits.
+
+A redis.asyncio connection belongs to the event loop that opened it, so there is one client per
+loop (a server has one; tests and `async_to_sync` make more). Its pool blocks instead of
+failing: a thousand conversations starting at once queue for a few dozen connections rather
+than getting "Too many connections", which would leave turn locks unreleased.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from functools import cache
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+MAX_CONNECTIONS = 64
+WAIT_S = 5
+
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def async_client() -> aioredis.Redis:
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=MAX_CONNECTIONS, timeout=WAIT_S
+        )
+        client = _async_clients[loop] = aioredis.Redis(connection_pool=pool)
+    return client
+
+
+@cache
+def sync_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
