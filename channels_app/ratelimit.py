@@ -1,36 +1,34 @@
-"""Fixed-window rate limits shared by every process through Redis (per IP, per API key), and a
-small in-memory window for limits that belong to one WebSocket connection."""
+"""Rate limits shared by every process through Redis (per IP), and a small in-memory window
+for limits that belong to one WebSocket connection.
+
+The shared limit is a sliding log (a sorted set of hit times per name), not a fixed window:
+a fixed window lets twice the limit through across a minute boundary.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 import redis
 
-from config.redis_clients import async_client, sync_client
+from config.redis_clients import async_client
 
 _PREFIX = "sb:rl:"
 log = logging.getLogger(__name__)
 
 
-def _window_key(name: str, window_s: int) -> str:
-    return f"{_PREFIX}{name}:{int(time.time() // window_s)}"
-
-
-def allow(name: str, *, limit: int, window_s: int = 60) -> bool:
-    """Count one hit on `name`; False once more than `limit` hits fell in the current window."""
-    key = _window_key(name, window_s)
-    with sync_client().pipeline() as pipe:
-        count, _ = pipe.incr(key).expire(key, window_s + 1).execute()
-    return count <= limit
-
-
 async def aallow(name: str, *, limit: int, window_s: int = 60) -> bool:
-    key = _window_key(name, window_s)
+    """Count one hit on `name`; False once more than `limit` hits fell in the last `window_s`."""
+    key, now = _PREFIX + name, time.time()
     try:
-        async with async_client().pipeline() as pipe:
-            count, _ = await pipe.incr(key).expire(key, window_s + 1).execute()
+        async with async_client().pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, 0, now - window_s)
+            pipe.zadd(key, {uuid.uuid4().hex: now})
+            pipe.zcard(key)
+            pipe.expire(key, window_s + 1)
+            _, _, count, _ = await pipe.execute()
     except redis.RedisError:
         # A limiter that cannot count lets the message through: chat stays up while Redis is
         # slow or away, and the per-connection window still applies.

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from functools import cache
 
-import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
@@ -31,8 +29,3 @@ def async_client() -> aioredis.Redis:
         )
         client = _async_clients[loop] = aioredis.Redis(connection_pool=pool)
     return client
-
-
-@cache
-def sync_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)

@@ -137,7 +137,9 @@ def test_too_many_messages_from_one_address_are_rate_limited(strict_server, bot)
         url = f"/api/v1/chat/conversations/{conversation['id']}/messages"
         codes = [client.post(url, json={"text": f"question {i}"}, headers=headers).status_code for i in range(5)]
         limited = client.post(url, json={"text": "one more"}, headers=headers)
-        elsewhere = client.post(url, json={"text": "from elsewhere"}, headers=as_user(bot, conversation))
+        elsewhere = client.post(
+            url, json={"text": "from elsewhere"}, headers=as_user(bot, conversation) | {"X-Forwarded-For": "10.8.0.2"}
+        )
     assert codes == [200] * 5
     assert_error(limited, 429, "rate_limited")
     assert elsewhere.status_code == 200
