@@ -120,7 +120,8 @@ class FakeOpenAI:
             content = m.get("content") or ""
             if m.get("role") == "system" and "[1]" in content:
                 context = content.split("[1]", 1)[1].strip().splitlines()[0][:200]
-        text = f"You asked: {last_user.strip()[:200]}."
+        question = last_user.strip()[:200]
+        text = f"You asked: {question}" + ("" if question.endswith(("?", "!", ".")) else ".")
         if context:
             text += f" According to our documents: {context} [1]"
         return Reply(text=text)

@@ -40,7 +40,7 @@ async def test_greeted_call_asks_and_hears_the_answer(fakes, phone_bot, place_ca
     prompt = json.dumps(openai.chat_requests()[-1]["body"]["messages"])
     assert "Monday to Friday from nine to five" in prompt
     spoken = elevenlabs.texts()[1:]
-    assert spoken[0] == "You asked: What are your opening hours?."
+    assert spoken[0] == "You asked: What are your opening hours?"
     assert "Monday to Friday from nine to five" in spoken[1] and "[1]" not in spoken[1]
     assert len(call.audio) > 0
 
