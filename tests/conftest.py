@@ -44,3 +44,18 @@ def asgi_server(django_db_setup, django_db_blocker, fake_openai_server):
     proc, base = start_asgi(subprocess_env(**vendor_env(fake_openai_server)))
     yield base
     proc.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless chromium. Playwright's sync API keeps an event loop in this thread; the ORM calls
+    between browser steps are ordinary blocking calls of the test, which Django allows once told so."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.playwright_support import launch
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

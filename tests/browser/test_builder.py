@@ -5,44 +5,24 @@ error, save, reload, then talk to it in the console and watch the slots fill."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from bots.models import BotVersion, Flow, Workspace
 from bots.schema import FlowGraph
 from bots.yaml_io import import_bot
 from studio.models import BotTestCase
+from tests.playwright_support import screenshot
 from tests.studio.factories import EMAIL_FLOW, make_bot, make_builder
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "builder"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls between browser
-    # steps are ordinary blocking calls of the test, which Django allows once told so.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def shot(page, name: str):
+    screenshot(page, "builder", name)
 
 
 def open_builder(browser, base: str, bot, user):
@@ -77,10 +57,6 @@ def connect(page, source: str, handle: str, target: str):
 def select(page, node_id: str):
     page.get_by_test_id(f"node-{node_id}").locator(".sb-node-head").click()
     expect(page.get_by_test_id("inspector")).to_contain_text(node_id)
-
-
-def shot(page, name: str):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def without_positions(graph: dict) -> dict:

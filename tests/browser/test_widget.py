@@ -6,29 +6,18 @@ render the bot's markdown safely, show a handoff and a person's reply, and fit a
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from django.db import connection
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from bots.demo import seed_demo_bot
 from bots.models import Workspace
 from channels_app import protocol, services
 from conversations.models import Conversation, Message
 from tests.fakes.openai_server import Reply
+from tests.playwright_support import screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widget"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE_CSS = """
 * { font: italic 40px/0.6 "Comic Sans MS", cursive !important; color: #f0f !important;
     background: #ff0 !important; letter-spacing: 6px !important; text-transform: uppercase !important;
@@ -41,14 +30,8 @@ switchboard-chat { display: none !important; opacity: 0 !important; transform: s
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between browser steps
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def shot(page, name: str):
+    screenshot(page, "widget", name)
 
 
 @pytest.fixture
@@ -64,10 +47,6 @@ def broadcast(conversation_id: int, frame: dict):
         services.broadcast(conversation_id, frame)
     finally:
         connection.close()
-
-
-def shot(page, name: str):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def ask(page, text: str):

@@ -4,44 +4,20 @@ question and read the ranked passages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from bots.models import Membership
 from knowledge import services
 from knowledge.models import KnowledgeBase
 from tests.knowledge.conftest import DATA
+from tests.playwright_support import screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "knowledge"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FILES = ("shipping.md", "faq.csv", "warranty.pdf", "opening-hours.docx")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls between browser
-    # steps are ordinary blocking calls of the test.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_upload_watch_progress_and_try_a_question(browser, asgi_server, celery_worker, fake_openai, workspace):
@@ -60,7 +36,7 @@ def test_upload_watch_progress_and_try_a_question(browser, asgi_server, celery_w
         expect(page.get_by_text("4 documents added: reading them now.")).to_be_visible()
         expect(page.locator(".kb-status-ready")).to_have_count(4, timeout=60_000)
         expect(page.locator('.kb-bar[aria-valuenow="100"]')).to_have_count(4)
-        page.screenshot(path=str(ARTIFACTS / "documents.png"), full_page=True)
+        screenshot(page, "knowledge", "documents", full_page=True)
 
         page.get_by_label("Question").fill("do you ship to Brazil")
         page.get_by_role("button", name="Search").click()
@@ -68,11 +44,11 @@ def test_upload_watch_progress_and_try_a_question(browser, asgi_server, celery_w
         expect(first).to_contain_text("We ship to Canada, Brazil")
         expect(first).to_contain_text("International shipping")
         expect(first.locator(".kb-method")).to_have_text(["meaning", "words"])
-        page.screenshot(path=str(ARTIFACTS / "try-a-question.png"), full_page=True)
+        screenshot(page, "knowledge", "try-a-question", full_page=True)
 
         page.get_by_role("link", name="warranty.pdf").click()
         expect(page.get_by_text("Every Acme toaster carries a two year warranty.")).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+        screenshot(page, "knowledge", "document", full_page=True)
     finally:
         context.close()
         for document in kb.documents.all():
