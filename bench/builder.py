@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, pct, setup_django  # noqa: E402
+
+from tests.playwright_support import launch  # noqa: E402
 
 SIZES = (50, 200, 500)
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
-CHROMIUM_ARGS += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Records the time between animation frames until told to stop.
 FRAME_RECORDER = """() => {
@@ -52,11 +50,7 @@ def chain(n: int) -> dict:
 
 
 def seed() -> tuple[list[int], str]:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    setup_django()
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -73,10 +67,6 @@ def seed() -> tuple[list[int], str]:
     client = Client()
     client.force_login(user)
     return bot_ids, client.cookies["sessionid"].value
-
-
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def measure(browser, base: str, session: str, bot_id: int, n: int) -> dict:
@@ -124,35 +114,21 @@ def measure(browser, base: str, session: str, bot_id: int, n: int) -> dict:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-builder-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    server = None
-    try:
-        env = embedded.environ_with(services) | {
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-        os.environ.update(env)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        bot_ids, session = seed()
-        from tests.processes import start_asgi
+    with bench_services("builder", ALLOWED_HOSTS="127.0.0.1,localhost,testserver", PYTHONUNBUFFERED="1"):
+        server = None
+        try:
+            bot_ids, session = seed()
+            from tests.processes import start_asgi
 
-        server, base = start_asgi(dict(os.environ))
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop in this thread
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            rows = [measure(browser, base, session, bot_id, n) for bot_id, n in zip(bot_ids, SIZES, strict=True)]
-            browser.close()
-    finally:
-        if server is not None:
-            server.stop()
-        services.stop()
-        embedded.remove(root)
+            server, base = start_asgi(dict(os.environ))
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop in this thread
+            with sync_playwright() as p:
+                browser = launch(p)
+                rows = [measure(browser, base, session, bot_id, n) for bot_id, n in zip(bot_ids, SIZES, strict=True)]
+                browser.close()
+        finally:
+            if server is not None:
+                server.stop()
 
     print("\nFlow builder in headless chromium (software rendering, 2 cores)")
     print(

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -29,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, fake_openai, pct, seed_bot, start_fake, start_server  # noqa: E402
 
 LEVELS = (100, 500, 1000)
 MESSAGES = 3
@@ -58,49 +55,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def start_fake(env: dict) -> tuple[subprocess.Popen, str]:
-    code = (
-        "import sys, time; from tests.fakes.openai_server import FakeOpenAI; "
-        f"f = FakeOpenAI(ttft={TTFT_S}).start(); print(f.base_url, flush=True); time.sleep(10**6)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().strip()
-
-
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    import httpx
-
-    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the ASGI server did not start")
-
-
-def seed_bot() -> str:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from bots.models import Workspace
-    from bots.services import publish_bot
-    from bots.yaml_io import import_bot
-
-    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    bot = import_bot(workspace=workspace, text=BOT_YAML)
-    publish_bot(bot=bot, user=None)
-    return bot.public_key
 
 
 async def conversation(url: str, all_open: asyncio.Event, opened: list, stats: dict, think=THINK_S) -> None:
@@ -161,48 +115,32 @@ async def level(url: str, n: int, server_pid: int) -> dict:
     return stats
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-chat-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    procs: list[subprocess.Popen] = []
-    try:
-        env = embedded.environ_with(services) | {
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-            "CHAT_IP_MESSAGES_PER_MINUTE": "1000000",
-            "CHAT_IP_CONNECTIONS_PER_MINUTE": "1000000",
-            "PYTHONUNBUFFERED": "1",
-        }
-        os.environ.update(env)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        public_key = seed_bot()
-        fake, fake_url = start_fake(env)
-        procs.append(fake)
-        env |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
-        from tests.processes import free_port
+    with bench_services(
+        "chat",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        CHAT_IP_MESSAGES_PER_MINUTE="1000000",
+        CHAT_IP_CONNECTIONS_PER_MINUTE="1000000",
+        PYTHONUNBUFFERED="1",
+    ) as env:
+        procs: list[subprocess.Popen] = []
+        try:
+            public_key = seed_bot(BOT_YAML).public_key
+            fake, fake_url = start_fake(fake_openai(TTFT_S), env)
+            procs.append(fake)
+            env |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
+            from tests.processes import free_port
 
-        port = free_port()
-        server = start_server(env, port)
-        procs.append(server)
-        url = f"ws://127.0.0.1:{port}/ws/chat/{public_key}/"
-        asyncio.run(warm_up(url))
-        rows = {n: asyncio.run(level(url, n, server.pid)) for n in LEVELS}
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=15)
-        services.stop()
-        embedded.remove(root)
+            port = free_port()
+            server = start_server(env, port)
+            procs.append(server)
+            url = f"ws://127.0.0.1:{port}/ws/chat/{public_key}/"
+            asyncio.run(warm_up(url))
+            rows = {n: asyncio.run(level(url, n, server.pid)) for n in LEVELS}
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=15)
 
     print(
         f"\nWeb chat over WebSocket — fake LLM time to first token {TTFT_S * 1000:.0f} ms; each conversation sends "

@@ -16,14 +16,13 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, setup_django  # noqa: E402
 
 DOCUMENTS = 20
 CHUNKS_PER_DOC = 100
@@ -49,66 +48,49 @@ def document_text(rng: random.Random) -> str:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-ingest-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    from tests.fakes.openai_server import FakeOpenAI
+    with bench_services("ingest", DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1") as env:
+        from tests.fakes.openai_server import FakeOpenAI
 
-    fake = FakeOpenAI().start()
-    worker = None
-    try:
-        env = embedded.environ_with(services) | {
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-            "LOG_LEVEL": "WARNING",
-            "OPENAI_API_KEY": "sk-bench",
-            "OPENAI_BASE_URL": fake.base_url,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "PYTHONUNBUFFERED": "1",
-        }
-        os.environ.update(env)
-        import django
-        from django.core.management import call_command
+        fake = FakeOpenAI().start()
+        worker = None
+        try:
+            env |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.base_url}
+            os.environ.update(env)
+            setup_django()
+            from bots.models import Workspace
+            from knowledge import services as knowledge
+            from knowledge.models import Document, KnowledgeBase
+            from tests.processes import start_worker
 
-        django.setup()
-        call_command("migrate", verbosity=0)
-        from bots.models import Workspace
-        from knowledge import services as knowledge
-        from knowledge.models import Document, KnowledgeBase
-        from tests.processes import start_worker
-
-        worker = start_worker(env, name="bench-ingest")
-        workspace = Workspace.objects.create(name="Bench", slug="bench")
-        kb = KnowledgeBase.objects.create(
-            workspace=workspace, name="Bench", embedding_dimension=384, chunk_size=120, chunk_overlap=20
-        )
-        rng = random.Random(11)
-        texts = [document_text(rng) for _ in range(DOCUMENTS)]
-        started = time.perf_counter()
-        queued_at = {}
-        for i, text in enumerate(texts):
-            doc = knowledge.document_add_text(kb=kb, title=f"Manual {i}", text=text)
-            queued_at[doc.pk] = time.perf_counter()
-        finished_at: dict[int, float] = {}
-        deadline = time.monotonic() + 600
-        while len(finished_at) < DOCUMENTS and time.monotonic() < deadline:
-            for pk, status in Document.objects.filter(kb=kb).values_list("pk", "status"):
-                if status in (Document.Status.READY, Document.Status.FAILED) and pk not in finished_at:
-                    finished_at[pk] = time.perf_counter()
-            time.sleep(0.05)
-        elapsed = max(finished_at.values()) - started
-        docs = list(Document.objects.filter(kb=kb))
-        failed = [d for d in docs if d.status != Document.Status.READY]
-        chunks = sum(d.chunk_count for d in docs)
-        tokens = sum(d.token_count for d in docs)
-        embed_requests = sum(1 for r in fake.requests if r["path"].endswith("/embeddings"))
-    finally:
-        if worker is not None:
-            worker.stop()
-        fake.stop()
-        services.stop()
-        embedded.remove(root)
+            worker = start_worker(env, name="bench-ingest")
+            workspace = Workspace.objects.create(name="Bench", slug="bench")
+            kb = KnowledgeBase.objects.create(
+                workspace=workspace, name="Bench", embedding_dimension=384, chunk_size=120, chunk_overlap=20
+            )
+            rng = random.Random(11)
+            texts = [document_text(rng) for _ in range(DOCUMENTS)]
+            started = time.perf_counter()
+            queued_at = {}
+            for i, text in enumerate(texts):
+                doc = knowledge.document_add_text(kb=kb, title=f"Manual {i}", text=text)
+                queued_at[doc.pk] = time.perf_counter()
+            finished_at: dict[int, float] = {}
+            deadline = time.monotonic() + 600
+            while len(finished_at) < DOCUMENTS and time.monotonic() < deadline:
+                for pk, status in Document.objects.filter(kb=kb).values_list("pk", "status"):
+                    if status in (Document.Status.READY, Document.Status.FAILED) and pk not in finished_at:
+                        finished_at[pk] = time.perf_counter()
+                time.sleep(0.05)
+            elapsed = max(finished_at.values()) - started
+            docs = list(Document.objects.filter(kb=kb))
+            failed = [d for d in docs if d.status != Document.Status.READY]
+            chunks = sum(d.chunk_count for d in docs)
+            tokens = sum(d.token_count for d in docs)
+            embed_requests = sum(1 for r in fake.requests if r["path"].endswith("/embeddings"))
+        finally:
+            if worker is not None:
+                worker.stop()
+            fake.stop()
 
     per_doc = [(finished_at[pk] - queued_at[pk]) * 1000 for pk in finished_at]
     print(f"\nIngestion through one Celery worker (-P solo), fake embeddings (384 dims), {DOCUMENTS} documents")

@@ -13,26 +13,19 @@ Run from the repository root: `.venv/bin/python bench/publish.py`.
 from __future__ import annotations
 
 import json
-import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, pct, setup_django  # noqa: E402
 
 HITS = 5000
 MISSES = 300
 VALIDATIONS = 200
 PUBLISHES = 30
-
-
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def timed(fn, n: int) -> list[float]:
@@ -45,11 +38,7 @@ def timed(fn, n: int) -> list[float]:
 
 
 def measure() -> dict[str, list[float]]:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    setup_django()
     from django.core.cache import cache
 
     from bots import selectors, services
@@ -80,24 +69,8 @@ def measure() -> dict[str, list[float]]:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-publish-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    try:
-        os.environ.update(
-            embedded.environ_with(services)
-            | {
-                "DEBUG": "false",
-                "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-                "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-                "LOG_LEVEL": "WARNING",
-                "DJANGO_SETTINGS_MODULE": "config.settings",
-            }
-        )
+    with bench_services("publish"):
         results = measure()
-    finally:
-        services.stop()
-        embedded.remove(root)
 
     print("\nBot definitions (demo bot: 12 steps, 3 intents)")
     print(f"{'operation':<32} | {'runs':>5} | {'p50':>9} | {'p95':>9}")

@@ -20,7 +20,6 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, setup_django  # noqa: E402
 
 SIZES = (10_000, 100_000)
 DIM = 384
@@ -208,48 +207,29 @@ def measure(kb, queries: list[str]) -> dict:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-retrieval-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    from tests.fakes.openai_server import FakeOpenAI
+    with bench_services("retrieval"):
+        from tests.fakes.openai_server import FakeOpenAI
 
-    fake = FakeOpenAI().start()
-    try:
-        os.environ.update(embedded.environ_with(services))
-        os.environ.update(
-            {
-                "DEBUG": "false",
-                "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-                "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-                "LOG_LEVEL": "WARNING",
-                "OPENAI_API_KEY": "sk-bench",
-                "OPENAI_BASE_URL": fake.base_url,
-                "DJANGO_SETTINGS_MODULE": "config.settings",
-            }
-        )
-        import django
-        from django.core.management import call_command
+        fake = FakeOpenAI().start()
+        try:
+            os.environ.update({"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.base_url})
+            setup_django()
+            from bots.models import Workspace
+            from knowledge.models import Document, KnowledgeBase
 
-        django.setup()
-        call_command("migrate", verbosity=0)
-        from bots.models import Workspace
-        from knowledge.models import Document, KnowledgeBase
-
-        workspace = Workspace.objects.create(name="Bench", slug="bench")
-        kb = KnowledgeBase.objects.create(workspace=workspace, name="Bench", embedding_dimension=DIM)
-        document = Document.objects.create(kb=kb, source=Document.Source.TEXT, title="Synthetic help center")
-        rng = random.Random(7)
-        queries = [question(random.Random(1000 + i)) for i in range(QUERIES)]
-        results, loaded = {}, 0
-        for size in SIZES:
-            print(f"{size:,} chunks:")
-            load(kb, document, loaded, size - loaded, rng)
-            loaded = size
-            results[size] = measure(kb, queries)
-    finally:
-        fake.stop()
-        services.stop()
-        embedded.remove(root)
+            workspace = Workspace.objects.create(name="Bench", slug="bench")
+            kb = KnowledgeBase.objects.create(workspace=workspace, name="Bench", embedding_dimension=DIM)
+            document = Document.objects.create(kb=kb, source=Document.Source.TEXT, title="Synthetic help center")
+            rng = random.Random(7)
+            queries = [question(random.Random(1000 + i)) for i in range(QUERIES)]
+            results, loaded = {}, 0
+            for size in SIZES:
+                print(f"{size:,} chunks:")
+                load(kb, document, loaded, size - loaded, rng)
+                loaded = size
+                results[size] = measure(kb, queries)
+        finally:
+            fake.stop()
 
     print(f"\nHybrid retrieval, top {TOP_K}, {QUERIES} questions, {DIM}-dim vectors (ms)")
     print(

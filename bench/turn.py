@@ -19,17 +19,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, cpu_s, fake_openai, pct, setup_django, start_fake  # noqa: E402
 
 TTFT_S = 0.05
 TURNS_SEQUENTIAL = 40
@@ -47,21 +44,8 @@ ARTICLES = [
 ]
 
 
-def start_fake(env: dict) -> tuple[subprocess.Popen, str]:
-    code = (
-        "import time; from tests.fakes.openai_server import FakeOpenAI; "
-        f"f = FakeOpenAI(ttft={TTFT_S}).start(); print(f.base_url, flush=True); time.sleep(10**6)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().strip()
-
-
 def seed():
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    setup_django()
     from bots import demo
     from bots.models import Bot, Workspace
     from knowledge.models import KnowledgeBase
@@ -124,50 +108,27 @@ def classifier_rate(snapshot) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-turn-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    fake = None
-    try:
-        env = embedded.environ_with(services) | {
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-        os.environ.update(env)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        fake, fake_url = start_fake(env)
-        os.environ |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
-        bot, snapshot = seed()
+    with bench_services("turn", PYTHONUNBUFFERED="1") as env:
+        fake = None
+        try:
+            fake, fake_url = start_fake(fake_openai(TTFT_S), env)
+            os.environ |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
+            bot, snapshot = seed()
 
-        async def run_all():
-            one = await sequential(bot, snapshot)
-            before = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
-            hundred = await concurrent(bot, snapshot)
-            after = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
-            return one, hundred, [b - a for a, b in zip(before, after, strict=True)]
+            async def run_all():
+                one = await sequential(bot, snapshot)
+                before = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+                hundred = await concurrent(bot, snapshot)
+                after = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+                return one, hundred, [b - a for a, b in zip(before, after, strict=True)]
 
-        one, hundred, (engine_cpu, fake_cpu, wall) = asyncio.run(run_all())
-        rate = classifier_rate(snapshot)
-    finally:
-        if fake is not None:
-            fake.terminate()
-            fake.wait(timeout=15)
-        services.stop()
-        embedded.remove(root)
+            one, hundred, (engine_cpu, fake_cpu, wall) = asyncio.run(run_all())
+            rate = classifier_rate(snapshot)
+        finally:
+            if fake is not None:
+                fake.terminate()
+                fake.wait(timeout=15)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nDialogue turn overhead (wall time minus the fake LLM's {TTFT_S * 1000:.0f} ms to first token)")

@@ -26,17 +26,15 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from support import bench_services, cpu_s, fake_openai, pct, seed_bot, start_fake, start_server  # noqa: E402
 
 LEVELS = tuple(int(n) for n in os.environ.get("BENCH_VOICE_LEVELS", "1,10,20,50").split(","))
 STT_FINAL_S, LLM_TTFT_S, TTS_FIRST_BYTE_S = 0.25, 0.35, 0.15
@@ -69,7 +67,7 @@ channels:
 """
 
 FAKES = {
-    "OPENAI_BASE_URL": f"from tests.fakes.openai_server import FakeOpenAI as F; f = F(ttft={LLM_TTFT_S})",
+    "OPENAI_BASE_URL": fake_openai(LLM_TTFT_S),
     "DEEPGRAM_BASE_URL": f"from tests.fakes.deepgram_server import FakeDeepgram as F; f = F(final_delay={STT_FINAL_S})",
     # 60 ms of audio per character: answers play long enough to be talked over.
     "ELEVENLABS_BASE_URL": (
@@ -78,44 +76,6 @@ FAKES = {
     ),
     "TWILIO_API_BASE_URL": f"from tests.fakes.twilio_client import FakeTwilioRest as F; f = F('{ACCOUNT_SID}', '{AUTH_TOKEN}')",
 }
-
-
-def start_fake(code: str, env: dict) -> tuple[subprocess.Popen, str]:
-    script = f"import time; {code}; f.start(); print(f.base_url, flush=True); time.sleep(10**6)"
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().strip()
-
-
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    import httpx
-
-    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the ASGI server did not start")
-
-
-def seed_bot() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from bots.models import Workspace
-    from bots.services import publish_bot
-    from bots.yaml_io import import_bot
-
-    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    publish_bot(bot=import_bot(workspace=workspace, text=BOT_YAML), user=None)
 
 
 def first_media_after(call, t: float) -> float | None:
@@ -150,12 +110,6 @@ async def one_call(base: str, all_greeted: asyncio.Event, greeted: list, stats: 
         await call.close()
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def level(base: str, n: int, server_pid: int) -> dict:
     stats = {"n": n, "first_audio_ms": [], "clear_ms": []}
     all_greeted, greeted = asyncio.Event(), []
@@ -184,55 +138,36 @@ async def level(base: str, n: int, server_pid: int) -> dict:
     return stats
 
 
-def pct(values: list[float], q: int) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="sb-bench-voice-"))
-    os.chmod(root, 0o755)
-    services = embedded.start(root)
-    procs: list[subprocess.Popen] = []
-    try:
-        env = embedded.environ_with(services) | {
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEY": "hXFYtJ0hZ4zqH0oVtkNn3Qm3NqSpq6s0f2h1vY7n2Xo=",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-            "PUBLIC_BASE_URL": PUBLIC,
-            "PYTHONUNBUFFERED": "1",
-        }
-        os.environ.update(env)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        seed_bot()
-        for name, code in FAKES.items():
-            proc, url = start_fake(code, env)
-            procs.append(proc)
-            env[name] = url + ("/v1" if name == "OPENAI_BASE_URL" else "")
-        env |= {
-            "OPENAI_API_KEY": "sk-bench",
-            "DEEPGRAM_API_KEY": "dg-bench",
-            "ELEVENLABS_API_KEY": "el-bench",
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        }
-        from tests.processes import free_port
+    with bench_services(
+        "voice", ALLOWED_HOSTS="127.0.0.1,localhost", PUBLIC_BASE_URL=PUBLIC, PYTHONUNBUFFERED="1"
+    ) as env:
+        procs: list[subprocess.Popen] = []
+        try:
+            seed_bot(BOT_YAML)
+            for name, code in FAKES.items():
+                proc, url = start_fake(code, env)
+                procs.append(proc)
+                env[name] = url + ("/v1" if name == "OPENAI_BASE_URL" else "")
+            env |= {
+                "OPENAI_API_KEY": "sk-bench",
+                "DEEPGRAM_API_KEY": "dg-bench",
+                "ELEVENLABS_API_KEY": "el-bench",
+                "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            }
+            from tests.processes import free_port
 
-        port = free_port()
-        server = start_server(env, port)
-        procs.append(server)
-        base = f"http://127.0.0.1:{port}"
-        asyncio.run(level(base, 1, server.pid))  # warm-up: the first turn of a process loads the NLU model and more
-        rows = {n: asyncio.run(level(base, n, server.pid)) for n in LEVELS}
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(timeout=15)
-        services.stop()
-        embedded.remove(root)
+            port = free_port()
+            server = start_server(env, port)
+            procs.append(server)
+            base = f"http://127.0.0.1:{port}"
+            asyncio.run(level(base, 1, server.pid))  # warm-up: the first turn of a process loads the NLU model and more
+            rows = {n: asyncio.run(level(base, n, server.pid)) for n in LEVELS}
+        finally:
+            for proc in reversed(procs):
+                proc.terminate()
+                proc.wait(timeout=15)
 
     print(
         f"\nPhone calls — injected vendor delays: STT final {STT_FINAL_S * 1000:.0f} ms, "
