@@ -58,7 +58,7 @@ def test_a_reply_as_json_and_as_server_sent_events(asgi_server, bot, fake_openai
         url = f"/api/v1/chat/conversations/{conversation['id']}/messages"
         reply = client.post(url, json={"text": "Do you ship to Canada?"}, headers=as_user(bot, conversation))
         assert reply.status_code == 200, reply.text
-        assert reply.json()["text"] == "You asked: Do you ship to Canada?."
+        assert reply.json()["text"] == "You asked: Do you ship to Canada?"
         assert [e["type"] for e in reply.json()["events"]] == ["message"]
 
         with connect_sse(
@@ -73,10 +73,10 @@ def test_a_reply_as_json_and_as_server_sent_events(asgi_server, bot, fake_openai
     assert kinds[-2:] == ["message", "done"]
     final = frames[-2]
     assert "".join(f["text"] for f in frames if f["type"] == "text_delta").strip() == final["text"]
-    assert final["text"] == "You asked: And to Mexico?."
+    assert final["text"] == "You asked: And to Mexico?"
     assert transcript.status_code == 200
     said = [(m["role"], m["text"]) for m in transcript.json()["messages"]]
-    assert ("user", "Do you ship to Canada?") in said and ("bot", "You asked: And to Mexico?.") in said
+    assert ("user", "Do you ship to Canada?") in said and ("bot", "You asked: And to Mexico?") in said
     assert frames[-1]["last_message_id"] == transcript.json()["messages"][-1]["id"]
 
 
