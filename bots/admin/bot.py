@@ -75,6 +75,7 @@ class FlowInline(ScopedInline, TabularInline):
 class BotAdmin(WorkspaceScoped, ModelAdmin):
     form = admin_forms.BotForm
     list_display = ["name", "workspace", "language", "published", "updated_at"]
+    ordering = ["name"]
     list_filter = [WorkspaceListFilter]
     search_fields = ["name", "slug"]
     readonly_fields = ["public_key"]
