@@ -221,7 +221,16 @@ def _check_flow(index: int, flow: FlowSpec, available: dict, set_elsewhere: set[
         for field, target in fact.targets:
             if target is None:
                 continue
-            if target not in positions:
+            if not target.strip():
+                # The builder sends an output drawn but not yet connected as an empty target.
+                yield problem(
+                    "node.unconnected",
+                    f"In flow “{flow.name}”, an output of step “{node.id}” ({field}) is not connected to any "
+                    "step. Connect it to a step, or remove it.",
+                    i,
+                    field,
+                )
+            elif target not in positions:
                 yield problem(
                     "node.unknown_target",
                     f"In flow “{flow.name}”, step “{node.id}” goes to “{target}” ({field}), but there is no step "

@@ -41,6 +41,16 @@ def test_unknown_target_names_flow_step_and_field():
     assert "there is no step with that name" in p.message
 
 
+def test_an_output_drawn_but_not_connected_says_so():
+    data = demo_dict()
+    router = next(n for n in data["flows"][0]["graph"]["nodes"] if n["kind"] == "intent")
+    router["routes"][0]["next"] = ""
+    p = only(problems_of(data), "node.unconnected")
+    assert (p.node, p.field) == (router["id"], "routes[0].next")
+    assert f"an output of step “{router['id']}” (routes[0].next) is not connected to any step" in p.message
+    assert "node.unknown_target" not in {q.code for q in problems_of(data)}
+
+
 def test_unreachable_step():
     data = demo_dict()
     data["flows"][0]["graph"]["nodes"].append({"id": "orphan", "kind": "message", "text": "Hello?"})
