@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from tests.fakes.server import ThreadedServer
+from tests.fakes.server import FakeVendor
 
 SPEECH_RMS = 300  # 16-bit RMS above which a 20 ms frame counts as speech
 
@@ -30,7 +30,7 @@ class Utterance:
     interim: str | None = None  # sent `interim_delay` after speech onset; defaults to the first word
 
 
-class FakeDeepgram:
+class FakeDeepgram(FakeVendor):
     def __init__(self, *, final_delay: float = 0.25, interim_delay: float = 0.12):
         self.final_delay = final_delay
         self.interim_delay = interim_delay
@@ -40,19 +40,9 @@ class FakeDeepgram:
         self._script: deque[Utterance] = deque()
         self._live: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._lock = threading.Lock()
-        self._server = ThreadedServer(self.app)
+        super().__init__()
 
     # --- control -------------------------------------------------------------------------
-    def start(self) -> FakeDeepgram:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def say(self, *texts: str | Utterance) -> None:
         """Queue what the next speech segments will be transcribed as, in order."""

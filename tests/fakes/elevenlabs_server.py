@@ -16,7 +16,7 @@ import struct
 import threading
 from urllib.parse import parse_qs
 
-from tests.fakes.server import ThreadedServer
+from tests.fakes.server import FakeVendor, read_body
 
 
 def tone_ulaw(seconds: float, freq: float = 440.0, amplitude: int = 3000) -> bytes:
@@ -28,7 +28,7 @@ def tone_ulaw(seconds: float, freq: float = 440.0, amplitude: int = 3000) -> byt
 _TONE = tone_ulaw(20.0)
 
 
-class FakeElevenLabs:
+class FakeElevenLabs(FakeVendor):
     def __init__(self, *, first_byte_delay: float = 0.0, ms_per_char: float = 15.0):
         self.first_byte_delay = first_byte_delay
         self.ms_per_char = ms_per_char
@@ -37,18 +37,7 @@ class FakeElevenLabs:
         self.slow_voices: dict[str, float] = {}
         self._failures: list[int] = []
         self._lock = threading.Lock()
-        self._server = ThreadedServer(self.app)
-
-    def start(self) -> FakeElevenLabs:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
+        super().__init__()
 
     def fail(self, status: int = 500, times: int = 1) -> None:
         with self._lock:
@@ -69,12 +58,7 @@ class FakeElevenLabs:
     async def app(self, scope, receive, send):
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         parts = scope["path"].strip("/").split("/")  # v1 text-to-speech {voice} stream
         headers = dict(scope["headers"])
         if len(parts) != 4 or parts[:2] != ["v1", "text-to-speech"] or parts[3] != "stream":

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.server import ThreadedServer
+from tests.fakes.server import FakeVendor, read_body
 
 
 @dataclass
@@ -54,7 +54,9 @@ def fake_embedding(text: str, dim: int = 1536) -> list[float]:
     return [v / norm for v in vec]
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeVendor):
+    path_prefix = "/v1"
+
     def __init__(self, *, ttft: float = 0.0, token_interval: float = 0.0):
         self.ttft = ttft  # delay before the first streamed token (and before non-stream replies)
         self.token_interval = token_interval  # delay between streamed chunks
@@ -62,19 +64,9 @@ class FakeOpenAI:
         self._script: list[Reply] = []
         self._failing_models: dict[str, int] = {}  # model -> HTTP status while it is "down"
         self._lock = threading.Lock()
-        self._server = ThreadedServer(self.app)
+        super().__init__()
 
     # --- control -------------------------------------------------------------------------
-    def start(self) -> FakeOpenAI:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url + "/v1"
 
     def script(self, *replies: Reply) -> None:
         with self._lock:
@@ -130,12 +122,7 @@ class FakeOpenAI:
     async def app(self, scope, receive, send):
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         try:
             payload = json.loads(body or b"{}")
         except ValueError:

@@ -40,3 +40,36 @@ class ThreadedServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+class FakeVendor:
+    """What every vendor fake shares: its ASGI `app` served on a free loopback port."""
+
+    path_prefix = ""  # e.g. "/v1" for an API whose SDK expects the version in the base URL
+
+    def __init__(self):
+        self._server = ThreadedServer(self.app)
+
+    async def app(self, scope, receive, send):
+        raise NotImplementedError
+
+    def start(self):
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url + self.path_prefix
+
+
+async def read_body(receive) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body

@@ -28,7 +28,7 @@ import httpx
 import websockets
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.server import ThreadedServer
+from tests.fakes.server import FakeVendor, read_body
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FRAME = 160  # bytes of mu-law in 20 ms at 8 kHz
@@ -46,23 +46,12 @@ def noise_burst(ms: int) -> bytes:
     return bytes([0x00, 0x80]) * (ms * 4)
 
 
-class FakeTwilioRest:
+class FakeTwilioRest(FakeVendor):
     def __init__(self, account_sid: str, auth_token: str):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.updates: list[dict] = []  # {"call_sid": ..., "form": {...}, "time": monotonic}
         self._listeners: dict[str, tuple[asyncio.AbstractEventLoop, callable]] = {}
-        self._server = ThreadedServer(self.app)
-
-    def start(self) -> FakeTwilioRest:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
+        super().__init__()
 
     def reset(self) -> None:
         self.updates.clear()
@@ -74,12 +63,7 @@ class FakeTwilioRest:
     async def app(self, scope, receive, send):
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         auth = dict(scope["headers"]).get(b"authorization", b"")
         expected = b"Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode())
         parts = scope["path"].split("/")  # "" 2010-04-01 Accounts AC Calls CA.json
