@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "test-artifacts" / "logs"
 
 
 def free_port() -> int:
@@ -23,7 +24,9 @@ def free_port() -> int:
 
 class Process:
     def __init__(self, args: list[str], env: dict[str, str], log_name: str):
-        self.log_path = Path(f"/tmp/sb-{log_name}-{time.time_ns()}.log")
+        # Kept after the run (git-ignored) so a failure can be read; each run starts them afresh.
+        self.log_path = LOGS / f"{log_name}-{time.time_ns()}.log"
+        LOGS.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
 

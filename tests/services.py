@@ -9,12 +9,14 @@ processes a test starts (Celery worker, ASGI server), pointed at the test databa
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from config import embedded
+from tests.processes import LOGS
 
 _services: embedded.EmbeddedServices | None = None
 
@@ -29,6 +31,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ["PUBLIC_BASE_URL"] = os.environ.get("TEST_PUBLIC_BASE_URL", "http://testserver")
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DEEPGRAM_API_KEY", "ELEVENLABS_API_KEY"):
         os.environ.pop(name, None)  # tests opt in to a vendor by pointing it at a fake
+    shutil.rmtree(LOGS, ignore_errors=True)  # server logs of the previous run
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         return
     root = Path(tempfile.mkdtemp(prefix="sb-test-"))
