@@ -77,6 +77,10 @@ def _public_key() -> str:
     return "pk_" + secrets.token_urlsafe(18)
 
 
+def _webhook_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
 class Bot(models.Model):
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="bots", help_text="The team or company this bot belongs to."
@@ -299,6 +303,7 @@ class ChannelConnection(models.Model):
         WEB = "web", "Website chat widget"
         WHATSAPP = "whatsapp", "WhatsApp"
         SLACK = "slack", "Slack"
+        SMS = "sms", "SMS (Twilio)"
         PHONE = "phone", "Phone calls"
 
     bot = models.ForeignKey(
@@ -308,13 +313,36 @@ class ChannelConnection(models.Model):
     settings = models.JSONField(default=dict, blank=True, help_text="Options of this channel, e.g. a Slack team id.")
     credentials_encrypted = models.TextField(blank=True, editable=False)
     phone_number = models.CharField(
-        max_length=20, blank=True, help_text="Phone calls only: the number callers dial, e.g. +14155550100."
+        max_length=20,
+        blank=True,
+        help_text="Phone calls and SMS: the number people call or text, e.g. +14155550100.",
+    )
+    external_id = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="WhatsApp: the phone number id; Slack: the team id. Filled in when you connect the channel.",
+    )
+    webhook_key = models.CharField(
+        max_length=40,
+        unique=True,
+        default=_webhook_key,
+        editable=False,
+        help_text="Part of this channel's webhook addresses, so each connection has its own.",
     )
     is_active = models.BooleanField(default=True, help_text="Untick to stop answering on this channel.")
 
     class Meta:
         verbose_name = "channel"
         ordering = ["id"]
+        constraints = [
+            # A number or account answers for one bot of one workspace only: a second claim would hijack it.
+            models.UniqueConstraint(
+                fields=["kind", "phone_number"], condition=~models.Q(phone_number=""), name="channel_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "external_id"], condition=~models.Q(external_id=""), name="channel_account_unique"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.bot}"

@@ -214,7 +214,7 @@ class WidgetSettings(_Strict):
 class ChannelSpec(_Strict):
     """Where the bot is reachable and how that channel is set up. Credentials are never in a snapshot."""
 
-    kind: Literal["web", "whatsapp", "slack", "phone"]
+    kind: Literal["web", "whatsapp", "slack", "sms", "phone"]
     settings: dict = Field(default_factory=dict)
     phone_number: str = ""
     is_active: bool = True

@@ -15,6 +15,7 @@ urlpatterns = [
     path("demo-api/orders/<str:order_id>", demo_api.order_status, name="demo-order-status"),
     path("admin/", admin.site.urls),
     path("voice/", include("voice.urls")),
+    path("hooks/", include("channels_app.urls")),
     path("demo/", chat_views.demo, name="demo"),
     path("studio/", include("studio.urls")),
 ]

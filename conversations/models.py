@@ -35,6 +35,16 @@ class Conversation(models.Model):
         return f"Conversation {self.pk} with {self.bot}"
 
 
+class Delivery(models.TextChoices):
+    """Where an outgoing message is; platforms report delivered and read later, possibly out of order."""
+
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Not delivered"
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         USER = "user", "User"
@@ -48,10 +58,23 @@ class Message(models.Model):
     interrupted = models.BooleanField(default=False, help_text="Cut short (barge-in): only what was delivered.")
     buttons = models.JSONField(default=list, blank=True)
     citations = models.JSONField(default=list, blank=True)
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="The messaging platform's id of this message (WhatsApp, Slack, SMS)."
+    )
+    delivery = models.CharField(
+        max_length=10,
+        choices=Delivery.choices,
+        blank=True,
+        help_text="Messaging channels: where the message is on its way to the person.",
+    )
+    delivery_error = models.CharField(max_length=300, blank=True, help_text="Why the platform did not deliver it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["external_id"], condition=~models.Q(external_id=""), name="message_external_id")
+        ]
 
     def __str__(self):
         return f"{self.role}: {self.text[:40]}"

@@ -31,6 +31,8 @@ def record_turn(
     conversation_id: int,
     turn: int,
     user_text: str | None,
+    user_ref: str = "",
+    delivery: str = "",
     bot_messages: list[dict],
     trace: dict,
     timings: dict,
@@ -39,8 +41,12 @@ def record_turn(
     status: str,
     previous_status: str,
     counted: bool,
-) -> None:
+) -> list[int]:
     """Store one turn: the user's message, what the bot delivered, its trace, LLM calls, handoff.
+
+    Returns the ids of the bot's messages, in order. `user_ref` is the messaging platform's id of
+    the user's message; `delivery` ("pending" on messaging channels) marks the bot's messages as
+    still to be sent.
 
     `bot_messages` items: {"text", "buttons", "citations", "interrupted"}. The status is written
     only when the turn changed it (from `previous_status`, read when the turn began), so a turn
@@ -51,19 +57,22 @@ def record_turn(
     with transaction.atomic():
         rows = []
         if user_text:
-            rows.append(Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text)))
-        for m in bot_messages:
             rows.append(
-                Message(
-                    conversation=conversation,
-                    role=Message.Role.BOT,
-                    text=redact(m["text"]),
-                    interrupted=m.get("interrupted", False),
-                    buttons=m.get("buttons") or [],
-                    citations=m.get("citations") or [],
-                )
+                Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text), external_id=user_ref)
             )
-        Message.objects.bulk_create(rows)
+        bots = [
+            Message(
+                conversation=conversation,
+                role=Message.Role.BOT,
+                text=redact(m["text"]),
+                interrupted=m.get("interrupted", False),
+                buttons=m.get("buttons") or [],
+                citations=m.get("citations") or [],
+                delivery=delivery,
+            )
+            for m in bot_messages
+        ]
+        Message.objects.bulk_create(rows + bots)
         TurnTrace.objects.create(
             conversation=conversation,
             turn=turn,
@@ -93,6 +102,7 @@ def record_turn(
                 fields["ended_at"] = timezone.now()
         if fields:
             Conversation.objects.filter(pk=conversation_id).update(**fields)
+    return [m.pk for m in bots]
 
 
 _LLM_FIELDS = {"model", "purpose", "input_tokens", "output_tokens", "ttft_ms", "latency_ms", "outcome", "error"}

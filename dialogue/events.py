@@ -20,6 +20,7 @@ class Inbound:
     text: str = ""  # text, or the button's title, or the DTMF digits
     payload: str = ""  # button payload
     event: SystemEvent | None = None
+    ref: str = ""  # the messaging platform's id of the message, stored with it (retries find it)
 
 
 @dataclass

@@ -11,6 +11,9 @@
         mode: "chat" | "voice" = "chat",
         nlu_model: bytes | None = None,       # BotVersion.nlu_model; default: looked up / trained once
         on_trace: Callable[[dict], None] | None = None,  # debug hook: the turn's trace, redacted
+        lock_owner: str | None = None,        # the same work retried takes over its own lock
+        delivery: str = "",                   # "pending": the bot's messages still have to be sent (messaging)
+        on_saved: Callable[[list[int]], None] | None = None,  # ids of the bot's stored messages, in order
     ) -> AsyncIterator[Event]
 
 * One turn per conversation at a time: a Redis lock; a second caller waits up to
@@ -34,6 +37,7 @@ contact_id=..., bot_version_id=...)`; the session state lives in Redis (`dialogu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets as _secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -62,18 +66,39 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+# Taken when free, or taken over when its holder is the same owner: a retried webhook task whose
+# first attempt died (worker killed) must not wait for the dead attempt's lock to expire.
+_TAKE = """
+local holder = redis.call('get', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1
+end
+return 0
+"""
 
 
-async def _acquire(conversation_id: int) -> str:
-    token = _secrets.token_hex(8)
+async def _acquire(conversation_id: int, owner: str | None = None) -> str:
+    token = owner or _secrets.token_hex(8)
     key = f"sb:turnlock:{conversation_id}"
     deadline = time.monotonic() + LOCK_WAIT_S
     client = session.redis_client()
-    while not await client.set(key, token, nx=True, px=LOCK_TTL_MS):
+    while not await client.eval(_TAKE, 1, key, token, LOCK_TTL_MS):
         if time.monotonic() > deadline:
             raise TurnBusy("Another message of this conversation is still being answered.")
         await asyncio.sleep(0.02)
     return token
+
+
+@contextlib.asynccontextmanager
+async def conversation_lock(conversation_id: int, owner: str | None = None):
+    """Hold the conversation's turn lock (no turn runs meanwhile), e.g. to deliver its messages in order.
+
+    `owner` names the holder across retries of the same work (see `_TAKE`)."""
+    token = await _acquire(conversation_id, owner)
+    try:
+        yield
+    finally:
+        await asyncio.shield(_release(conversation_id, token))
 
 
 async def _release(conversation_id: int, token: str) -> None:
@@ -165,9 +190,12 @@ async def run_turn(
     mode: str = "chat",
     nlu_model: bytes | None = None,
     on_trace: Callable[[dict], None] | None = None,
+    lock_owner: str | None = None,
+    delivery: str = "",
+    on_saved: Callable[[list[int]], None] | None = None,
 ) -> AsyncIterator[Event]:
     cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
-    token = await _acquire(cid)
+    token = await _acquire(cid, lock_owner)
     try:
         started = time.perf_counter()
         state = await session.load(cid)
@@ -195,12 +223,16 @@ async def run_turn(
             completed = True
         finally:
             # Shielded: a second cancellation (the caller hanging up mid-save) must not lose the turn.
-            await asyncio.shield(_finish(conv, snapshot, turn, delivered, completed, started, on_trace))
+            await asyncio.shield(
+                _finish(conv, snapshot, turn, delivered, completed, started, on_trace, delivery, on_saved)
+            )
     finally:
         await asyncio.shield(_release(cid, token))
 
 
-async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: bool, started: float, on_trace):
+async def _finish(
+    conv, snapshot, turn: Turn, delivered: _Delivered, completed: bool, started: float, on_trace, delivery, on_saved
+):
     state = turn.state
     bot_messages = delivered.all(interrupted=not completed)
     if not completed:
@@ -217,10 +249,12 @@ async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: 
         turn.trace["flow"], turn.trace["node"] = path[-1].split("/", 1)
     trace = redact_obj(turn.trace)
     user_text = turn.text if turn.inbound.kind != "event" else None
-    await db(services.record_turn)(
+    saved = await db(services.record_turn)(
         conversation_id=conv.pk,
         turn=state.turns,
         user_text=user_text,
+        user_ref=turn.inbound.ref,
+        delivery=delivery,
         bot_messages=bot_messages,
         trace=trace,
         timings=turn.timings,
@@ -236,21 +270,20 @@ async def _finish(conv, snapshot, turn: Turn, delivered: _Delivered, completed: 
         )
     if on_trace is not None:
         on_trace({"timings": turn.timings, **trace})
+    if on_saved is not None:
+        on_saved(saved)
 
 
 async def record_interrupted(conversation_id: int, *, heard: str) -> None:
     """Voice barge-in: keep only what the caller heard of the bot's last message.
 
     Waits for the cancelled turn to finish saving (it holds the conversation's lock)."""
-    token = await _acquire(conversation_id)
-    try:
+    async with conversation_lock(conversation_id):
         await db(_narrow_last_message)(conversation_id, heard)
         state = await session.load(conversation_id)
         if state and state.history and state.history[-1]["role"] == "assistant":
             state.history[-1]["content"] = redact(heard) + " …(interrupted)"
             await session.save(conversation_id, state, None)
-    finally:
-        await _release(conversation_id, token)
 
 
 def _narrow_last_message(conversation_id: int, heard: str) -> None:

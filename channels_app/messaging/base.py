@@ -1,0 +1,134 @@
+"""The contract every messaging platform implements, and the registry of platforms by kind.
+
+An adapter only translates: a verified webhook body into `Incoming` messages and
+`StatusUpdate`s, and an `Outgoing` message into the platform's API call. Everything else
+(de-duplication, the turn, retries, records) is shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from django.http import HttpRequest, HttpResponse
+
+from bots.models import ChannelConnection
+from dialogue.events import Inbound
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message a person sent, normalised.
+
+    `thread_key` names the conversation (the person, and on Slack the thread); `address` is
+    what the adapter needs to reply there; `contact` is the person across threads (memory).
+    `media` is work the worker does before the turn (a voice note to transcribe)."""
+
+    event_id: str
+    thread_key: str
+    address: dict
+    contact: str
+    kind: str = "text"  # text, button, media
+    text: str = ""
+    payload: str = ""
+    media: dict = field(default_factory=dict)
+    name: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def inbound(self) -> Inbound:
+        kind = "button" if self.kind == "button" else "text"
+        return Inbound(kind=kind, text=self.text, payload=self.payload, ref=self.event_id)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """The platform's report on a message we sent (delivered, read, failed)."""
+
+    external_id: str
+    status: str  # one of conversations.models.Delivery
+    error: str = ""
+
+
+@dataclass
+class Outgoing:
+    """A message to send: the bot's reply (raw text, before redaction) or an agent's."""
+
+    text: str
+    buttons: list[dict] = field(default_factory=list)  # [{"title", "payload"}]
+    citations: list[dict] = field(default_factory=list)
+    replace: str = ""  # the platform id of a message to update instead (Slack's streamed reply)
+    free_form: bool = True  # False for messages the platform allows outside a service window
+
+
+class SendError(Exception):
+    """A send the platform refused. `permanent` errors are not retried; the others are, after
+    `retry_after` seconds when the platform says so (429's Retry-After)."""
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class BadPayload(ValueError):
+    """A signed body that is not what the platform sends: refused with 400, nothing changes."""
+
+
+class Adapter:
+    """One messaging platform. Subclasses set `kind` and implement the methods that raise."""
+
+    kind: str = ""
+
+    def webhook_urls(self, connection: ChannelConnection) -> dict[str, str]:
+        """Label → public URL the builder pastes into the platform's console."""
+        raise NotImplementedError
+
+    def handshake(self, request: HttpRequest, connection: ChannelConnection) -> HttpResponse | None:
+        """Answer a platform's set-up check (WhatsApp's GET, Slack's url_verification), else None."""
+        return None
+
+    def verify(self, request: HttpRequest, connection: ChannelConnection) -> bool:
+        """Whether the raw body is signed by the platform with this connection's secret."""
+        raise NotImplementedError
+
+    def parse(self, request: HttpRequest, connection: ChannelConnection) -> list[Incoming | StatusUpdate]:
+        """The messages and status reports in a verified body; raises `BadPayload` for a malformed one."""
+        raise NotImplementedError
+
+    def ack(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(status=200)
+
+    async def prepare(self, connection: ChannelConnection, item: Incoming) -> Inbound | Outgoing:
+        """The turn's input for an incoming message, or a direct answer when there is nothing to run
+        a turn on (an image). Voice notes are transcribed here."""
+        return item.inbound()
+
+    async def send(self, connection: ChannelConnection, address: dict, message: Outgoing) -> str:
+        """Send (or, with `message.replace`, update) a message; return the platform's id for it.
+
+        Raises `SendError`."""
+        raise NotImplementedError
+
+    def streamer(self, connection: ChannelConnection, address: dict):
+        """An object with `async on_event(event)` and `streamed: list[str]` (ids of the messages it
+        posted, one per finished message) for platforms that show a reply as it is written."""
+        return None
+
+    def window_closed(self, thread) -> str:
+        """Why a free-form message cannot be sent to this thread now, or "" when it can."""
+        return ""
+
+
+ADAPTERS: dict[str, Adapter] = {}
+
+
+def register(adapter_class: type[Adapter]) -> type[Adapter]:
+    ADAPTERS[adapter_class.kind] = adapter_class()
+    return adapter_class
+
+
+def adapter_for(kind: str) -> Adapter | None:
+    from channels_app.messaging import registry  # noqa: F401  (imports every platform module)
+
+    return ADAPTERS.get(kind)

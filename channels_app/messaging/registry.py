@@ -1,0 +1,3 @@
+"""Importing this module registers every messaging platform (`base.register`)."""
+
+from channels_app.messaging import slack, sms, whatsapp  # noqa: F401

@@ -1,0 +1,56 @@
+"""The platforms' webhooks: one view for every messaging channel, the adapter does the talking.
+
+`/hooks/<kind>/<webhook key>/` (and Slack's `/interactivity/`): the key in the path names the
+connection, whose own secret must have signed the raw body. A bad or missing signature is 403 and
+changes nothing; the acknowledgement goes out as soon as the messages are recorded, before any
+turn runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotFound
+from django.views.decorators.csrf import csrf_exempt
+
+from bots.models import ChannelConnection
+from channels_app.messaging import intake
+from channels_app.messaging.base import BadPayload, adapter_for
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024  # platforms send a few KB; anything larger is not theirs
+
+
+@csrf_exempt
+def webhook(request, kind: str, key: str, endpoint: str = "events"):
+    adapter = adapter_for(kind)
+    connection = (
+        ChannelConnection.objects.filter(kind=kind, webhook_key=key, is_active=True)
+        .select_related("bot__workspace")
+        .first()
+        if adapter is not None
+        else None
+    )
+    if connection is None:
+        return HttpResponseNotFound("No active channel has this webhook address. Copy it again from the admin.")
+    request.endpoint = endpoint
+    if request.method not in ("GET", "POST"):
+        return HttpResponse("Use POST.", status=405)
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+        return HttpResponse("Body too large.", status=413)
+    answer = adapter.handshake(request, connection)
+    if answer is not None:
+        return answer
+    if request.method != "POST":
+        return HttpResponse("Use POST.", status=405)
+    if not adapter.verify(request, connection):
+        log.warning("refused a %s webhook with a bad signature", kind, extra={"channel_id": connection.pk})
+        return HttpResponseForbidden("Bad or missing signature.")
+    try:
+        items = adapter.parse(request, connection)
+    except BadPayload as exc:
+        log.warning("refused a malformed %s webhook: %s", kind, exc, extra={"channel_id": connection.pk})
+        return HttpResponse(f"Malformed payload: {exc}", status=400)
+    intake.accept(connection, items)
+    return adapter.ack(request)

@@ -1,0 +1,125 @@
+"""A messaging turn on a Celery worker: one inbound message in, the bot's replies out.
+
+Safe to run twice for the same message (a redelivered task, a worker killed mid-turn): the
+user's stored message carries the platform's id, so a turn that already ran is not run again
+and only what is still pending is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+
+from channels_app.messaging import intake, outbox
+from channels_app.messaging.base import Incoming, Outgoing, adapter_for
+from channels_app.models import ChannelThread
+from channels_app.services import Chat, chat_for_bot
+from conversations.models import Conversation, Delivery, Message
+from conversations.redaction import redact
+from conversations.services import conversation_start
+from dialogue.db import db
+from dialogue.events import Inbound, MessageDone
+from dialogue.turn import TurnBusy, run_turn
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on our side. Please try again."
+
+
+async def handle(event_id: int) -> str:
+    """Answer one accepted inbound message. Returns what happened, for the task's result."""
+    event = await db(intake.claim)(event_id)
+    if event is None:
+        return "already handled"
+    raw = await cache.aget(intake.raw_key(event_id))
+    if raw is None:
+        await db(intake.finish)(event_id, error="The message expired before a worker could answer it.")
+        return "expired"
+    item = Incoming(**raw)
+    connection = event.connection
+    chat = await chat_for_bot(connection.bot)
+    if isinstance(chat, str):
+        await db(intake.finish)(event_id, error="The bot is not published: publish it to answer on this channel.")
+        return chat
+    conversation, new = await db(_conversation_for)(event.thread, chat, connection.kind)
+    owner = f"inbound:{event_id}"
+    try:
+        if not await db(_answered)(conversation.pk, item.event_id):
+            prepared = await adapter_for(connection.kind).prepare(connection, item)
+            if isinstance(prepared, Outgoing):
+                await db(_store_direct_reply)(conversation.pk, item, prepared)
+            else:
+                if new:
+                    await _turn(conversation, chat, Inbound(kind="event", event="conversation_started"), owner, None)
+                streamer = adapter_for(connection.kind).streamer(connection, event.thread.address)
+                await _turn(conversation, chat, prepared, owner, streamer)
+    except TurnBusy:
+        raise  # the task retries: another message of this conversation is still being answered
+    except Exception:
+        log.exception("messaging turn failed", extra={"conversation_id": conversation.pk})
+        await db(_store_direct_reply)(conversation.pk, item, Outgoing(text=APOLOGY))
+        await outbox.deliver_pending(conversation.pk, owner=owner)
+        await db(intake.finish)(event_id, error="The turn failed; the person was sent an apology.")
+        return "failed"
+    await outbox.deliver_pending(conversation.pk, owner=owner)
+    await db(intake.finish)(event_id)
+    return "answered"
+
+
+async def _turn(conversation: Conversation, chat: Chat, inbound: Inbound, owner: str, streamer) -> None:
+    replies: list[Outgoing] = []
+    saved: list[int] = []
+    async for event in run_turn(
+        conversation, chat.snapshot, inbound, lock_owner=owner, delivery=Delivery.PENDING, on_saved=saved.extend
+    ):
+        if streamer is not None:
+            await streamer.on_event(event)
+        if isinstance(event, MessageDone):
+            replies.append(
+                Outgoing(text=event.text, buttons=event.buttons, citations=[c.__dict__ for c in event.citations])
+            )
+    if streamer is not None:
+        for reply, posted in zip(replies, streamer.streamed, strict=False):
+            reply.replace = posted
+    for message_id, reply in zip(saved, replies, strict=False):
+        outbox.put(message_id, reply)
+
+
+def _conversation_for(thread: ChannelThread, chat: Chat, channel: str) -> tuple[Conversation, bool]:
+    """The thread's open conversation, or a new one (the first message, or after the last one ended)."""
+    conversation = (
+        Conversation.objects.filter(pk=thread.conversation_id).exclude(status=Conversation.Status.ENDED).first()
+    )
+    if conversation is not None:
+        return conversation, False
+    conversation = conversation_start(
+        bot=chat.bot,
+        channel=channel,
+        contact_id=thread.contact_id,
+        bot_version_id=chat.version_id,
+        metadata={"thread_id": thread.pk},
+    )
+    ChannelThread.objects.filter(pk=thread.pk).update(conversation=conversation)
+    return conversation, True
+
+
+def _answered(conversation_id: int, ref: str) -> bool:
+    return Message.objects.filter(conversation_id=conversation_id, role=Message.Role.USER, external_id=ref).exists()
+
+
+def _store_direct_reply(conversation_id: int, item: Incoming, reply: Outgoing) -> None:
+    """Record a message that needs no turn (media the bot cannot read, an apology) and queue its reply."""
+    rows = []
+    if not _answered(conversation_id, item.event_id):
+        rows.append(
+            Message(
+                conversation_id=conversation_id,
+                role=Message.Role.USER,
+                text=redact(item.text) or f"[{item.kind}]",
+                external_id=item.event_id,
+            )
+        )
+    bot = Message(conversation_id=conversation_id, role=Message.Role.BOT, text=redact(reply.text), delivery="pending")
+    Message.objects.bulk_create([*rows, bot])
+    outbox.put(bot.pk, reply)

@@ -1,0 +1,26 @@
+"""Celery entry points for messaging channels: ids in, the service does the work (safe to run twice)."""
+
+from celery import shared_task
+
+from channels_app.messaging import intake, loops, outbox, worker
+from dialogue.turn import TurnBusy
+
+TURN_TIME_LIMIT_S = 120  # below intake.STALLED_AFTER, so a live turn is never resumed twice
+
+
+@shared_task(name="channels.handle_inbound", bind=True, max_retries=60, time_limit=TURN_TIME_LIMIT_S)
+def handle_inbound(self, event_id: int) -> str:
+    try:
+        return loops.run(worker.handle(event_id))
+    except TurnBusy as exc:  # a long turn of the same conversation: wait for it rather than talk over it
+        raise self.retry(exc=exc, countdown=1)
+
+
+@shared_task(name="channels.deliver_pending", time_limit=TURN_TIME_LIMIT_S)
+def deliver_pending(conversation_id: int) -> int:
+    return loops.run(outbox.deliver_pending(conversation_id))
+
+
+@shared_task(name="channels.resume_stalled_inbound")
+def resume_stalled_inbound() -> int:
+    return intake.resume_stalled()
