@@ -84,6 +84,19 @@ class Adapter:
         """Label → public URL the builder pastes into the platform's console."""
         raise NotImplementedError
 
+    def configure(self, connection: ChannelConnection) -> list[str]:
+        """Before a connection is saved (admin or API): fill what is generated (a verify token) and
+        `external_id` from its settings; return problems a builder can act on (empty when fine)."""
+        return []
+
+    def setup_values(self, connection: ChannelConnection) -> dict[str, str]:
+        """Label → value the builder copies into the platform's console besides the URLs (verify token)."""
+        return {}
+
+    def address_for(self, connection: ChannelConnection, recipient: str) -> dict:
+        """Where a test message to `recipient` (a phone number, a Slack channel id) goes."""
+        raise NotImplementedError
+
     def handshake(self, request: HttpRequest, connection: ChannelConnection) -> HttpResponse | None:
         """Answer a platform's set-up check (WhatsApp's GET, Slack's url_verification), else None."""
         return None

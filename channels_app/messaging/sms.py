@@ -73,6 +73,20 @@ class SmsAdapter(Adapter):
     def webhook_urls(self, connection) -> dict[str, str]:
         return {"A message comes in (Messaging webhook, HTTP POST)": _public_url(connection)}
 
+    def configure(self, connection) -> list[str]:
+        problems = []
+        if not connection.phone_number.startswith("+"):
+            problems.append("Enter the Twilio number people text, in international form, e.g. +14155550100.")
+        if not all(_credentials(connection)):
+            problems.append(
+                'Add credentials {"account_sid": "AC…", "auth_token": "…"} (or set TWILIO_ACCOUNT_SID and '
+                "TWILIO_AUTH_TOKEN for the whole installation)."
+            )
+        return problems
+
+    def address_for(self, connection, recipient: str) -> dict:
+        return {"to": recipient, "from": connection.phone_number}
+
     def verify(self, request, connection) -> bool:
         _, token = _credentials(connection)
         # Behind a proxy the request's own URL is the internal one: Twilio signed the public one.
