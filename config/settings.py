@@ -151,7 +151,9 @@ KNOWLEDGE_MAX_FILE_MB = env.int("KNOWLEDGE_MAX_FILE_MB", default=20)  # uploads 
 KNOWLEDGE_FETCH_TIMEOUT = env.int("KNOWLEDGE_FETCH_TIMEOUT", default=15)  # seconds per page
 # Documents whose ingestion stopped moving (a lost task, a worker killed) are queued again.
 CELERY_BEAT_SCHEDULE["knowledge-resume-stalled"] = {"task": "knowledge.resume_stalled_documents", "schedule": 300}
-# Messaging webhooks whose worker died mid-turn are answered by another one.
+# Messaging turns (WhatsApp, Slack, SMS) run on this queue, served by a worker with many threads:
+# a turn mostly waits on the LLM. Webhooks whose worker died mid-turn are answered by another one.
+MESSAGING_QUEUE = env.str("MESSAGING_QUEUE", default="turns")
 CELERY_BEAT_SCHEDULE["channels-resume-stalled"] = {"task": "channels.resume_stalled_inbound", "schedule": 60}
 # Web chat limits (widget WebSocket and the chat API); per IP counts every process, through Redis.
 CHAT_IP_MESSAGES_PER_MINUTE = env.int("CHAT_IP_MESSAGES_PER_MINUTE", default=120)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
@@ -22,7 +23,6 @@ from channels_app.models import ChannelThread, InboundEvent
 
 log = logging.getLogger(__name__)
 
-TURNS_QUEUE = "turns"  # served by workers with many threads: a turn mostly waits on the LLM
 RAW_TTL_S = 24 * 3600
 STALLED_AFTER = timedelta(seconds=150)  # longer than a turn task may run (its hard time limit)
 MAX_ATTEMPTS = 3
@@ -66,7 +66,7 @@ def _accept_message(connection: ChannelConnection, item: Incoming) -> bool:
 def queue_turn(event_id: int) -> None:
     from channels_app.tasks import handle_inbound
 
-    handle_inbound.apply_async(args=[event_id], queue=TURNS_QUEUE)
+    handle_inbound.apply_async(args=[event_id], queue=settings.MESSAGING_QUEUE)
 
 
 def resume_stalled(older_than: timedelta = STALLED_AFTER) -> int:

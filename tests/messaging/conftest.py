@@ -1,0 +1,61 @@
+"""Messaging channels: a Celery worker serving the turns queue, pointed at the vendor fakes.
+
+Each test module starts its own worker on a queue of its own (the webhook view, called in this
+process, queues there through `settings.MESSAGING_QUEUE`), so modules never take each other's
+turns and each worker's environment names the fakes it needs.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+
+import pytest
+
+from config.celery import app
+from tests.conftest import vendor_env
+from tests.processes import Process
+from tests.services import subprocess_env
+
+
+def start_turns_worker(fake_openai_server, **env: str) -> tuple[Process, str]:
+    """A worker with many threads on a fresh queue, like the one `make run` starts for messaging."""
+    queue = f"turns-{time.time_ns()}"
+    name = f"{queue}@{socket.gethostname()}"
+    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "8", "-Q", queue]
+    proc = Process(
+        [*args, "-n", name, "-l", "info", "--without-gossip", "--without-mingle"],
+        subprocess_env(**vendor_env(fake_openai_server), **env),
+        "turns-worker",
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError("turns worker exited:\n" + proc.log())
+        if app.control.ping(destination=[name], timeout=0.5):
+            return proc, queue
+    proc.stop()
+    raise RuntimeError("turns worker did not answer ping:\n" + proc.log())
+
+
+def wait_for(predicate, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
+    """Poll until `predicate()` is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def messaging_queue(settings):
+    """Point this process's webhooks at the module's worker: use as `messaging_queue(queue)`."""
+
+    def use(queue: str) -> None:
+        settings.MESSAGING_QUEUE = queue
+
+    return use
