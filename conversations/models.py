@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from bots.models import Bot, Workspace
@@ -51,6 +52,7 @@ class Message(models.Model):
         BOT = "bot", "Bot"
         AGENT = "agent", "Agent"
         SYSTEM = "system", "System"
+        NOTE = "note", "Internal note (never sent)"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=8, choices=Role.choices)
@@ -68,6 +70,14 @@ class Message(models.Model):
         help_text="Messaging channels: where the message is on its way to the person.",
     )
     delivery_error = models.CharField(max_length=300, blank=True, help_text="Why the platform did not deliver it.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The agent who wrote an agent message or note.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,19 +91,39 @@ class Message(models.Model):
 
 
 class Handoff(models.Model):
+    """The bot passing a conversation to a person, from the moment it asks until someone resolves it.
+
+    open → assigned (an agent claimed it, or it was assigned automatically) → resolved or returned
+    (to the bot); open → callback when nobody could answer and the person left a way to reach them.
+    """
+
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLAIMED = "claimed", "Claimed by an agent"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", "Waiting for an agent"
+        ASSIGNED = "assigned", "An agent has it"
+        RESOLVED = "resolved", "Resolved"
+        RETURNED = "returned", "Returned to the bot"
+        CALLBACK = "callback", "Nobody answered: callback requested"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
     reason = models.CharField(max_length=120, help_text="The escalation rule that fired, or “flow”.")
+    why = models.JSONField(
+        default=dict, blank=True, help_text="What made the bot hand off: trigger, confidence, mood, explicit ask."
+    )
     queue = models.CharField(max_length=60, default="default")
     summary = models.TextField(blank=True)
     slots = models.JSONField(default=dict, blank=True)
     transfer_to = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_reply_at = models.DateTimeField(null=True, blank=True, help_text="The assigned agent's first message.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Resolved, returned to the bot or called back.")
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "queue", "created_at"])]
 
     def __str__(self):
         return f"Handoff of {self.conversation_id} ({self.reason})"
