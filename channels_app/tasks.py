@@ -8,7 +8,13 @@ from dialogue.turn import TurnBusy
 TURN_TIME_LIMIT_S = 120  # below intake.STALLED_AFTER, so a live turn is never resumed twice
 
 
-@shared_task(name="channels.handle_inbound", bind=True, max_retries=60, time_limit=TURN_TIME_LIMIT_S)
+@shared_task(
+    name="channels.handle_inbound",
+    bind=True,
+    max_retries=60,
+    time_limit=TURN_TIME_LIMIT_S,
+    soft_time_limit=TURN_TIME_LIMIT_S - 10,
+)
 def handle_inbound(self, event_id: int) -> str:
     try:
         return loops.run(worker.handle(event_id))
@@ -16,7 +22,7 @@ def handle_inbound(self, event_id: int) -> str:
         raise self.retry(exc=exc, countdown=1)
 
 
-@shared_task(name="channels.deliver_pending", time_limit=TURN_TIME_LIMIT_S)
+@shared_task(name="channels.deliver_pending", time_limit=TURN_TIME_LIMIT_S, soft_time_limit=TURN_TIME_LIMIT_S - 10)
 def deliver_pending(conversation_id: int) -> int:
     return loops.run(outbox.deliver_pending(conversation_id))
 

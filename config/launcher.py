@@ -96,6 +96,32 @@ def main() -> int:
                 env=env,
             )
         )
+        # Messaging turns wait on the LLM most of the time: many threads in one process, not processes.
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-l",
+                    "info",
+                    "-Q",
+                    "turns",
+                    "-P",
+                    "threads",
+                    "--concurrency",
+                    "32",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    "turns@%h",
+                ],
+                env=env,
+            )
+        )
         children.append(
             subprocess.Popen(
                 [

@@ -14,7 +14,6 @@ from bots.models import (
     API_SCOPES,
     ApiKey,
     Bot,
-    ChannelConnection,
     EscalationRule,
     Flow,
     Intent,
@@ -184,24 +183,6 @@ class FlowForm(forms.ModelForm):
             if problem.flow == name:
                 self.add_error("graph", problem.message)
         return data
-
-
-class ChannelConnectionForm(forms.ModelForm):
-    new_credentials = PrettyJSONField(
-        required=False,
-        label="Credentials",
-        help_text='Paste the channel\'s tokens as JSON, e.g. {"bot_token": "xoxb-..."}. They are stored encrypted '
-        "and never shown again. Leave empty to keep the current ones.",
-    )
-
-    class Meta:
-        model = ChannelConnection
-        fields = ["bot", "kind", "settings", "phone_number", "is_active"]
-
-    def save(self, commit=True):
-        if self.cleaned_data.get("new_credentials"):
-            self.instance.credentials = self.cleaned_data["new_credentials"]
-        return super().save(commit)
 
 
 class SecretForm(forms.ModelForm):

@@ -1,4 +1,4 @@
-"""The workspace page (people and roles), channels, secrets and API keys."""
+"""The workspace page (people and roles), secrets and API keys. Channels: `channels_app.admin`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from unfold.decorators import display
 from bots import access, services
 from bots.access import MANAGE, READ
 from bots.admin import forms as admin_forms
-from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped
-from bots.models import ApiKey, ChannelConnection, Membership, Secret, Workspace
+from bots.admin.scoping import ScopedInline, WorkspaceListFilter, WorkspaceScoped
+from bots.models import ApiKey, Membership, Secret, Workspace
 
 
 class MembershipInline(ScopedInline, TabularInline):
@@ -56,20 +56,6 @@ class WorkspaceAdmin(WorkspaceScoped, ModelAdmin):
     @display(description="Bots")
     def bot_count(self, obj):
         return obj.bots.count()
-
-
-@admin.register(ChannelConnection)
-class ChannelConnectionAdmin(WorkspaceScoped, ModelAdmin):
-    form = admin_forms.ChannelConnectionForm
-    workspace_path = "bot__workspace"
-    list_display = ["__str__", "kind", "phone_number", "is_active", "has_credentials"]
-    list_filter = [BotWorkspaceListFilter, "kind"]
-    search_fields = ["bot__name", "phone_number"]
-    autocomplete_fields = ["bot"]
-
-    @display(description="Credentials", boolean=True)
-    def has_credentials(self, obj):
-        return bool(obj.credentials_encrypted)
 
 
 @admin.register(Secret)

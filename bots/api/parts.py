@@ -9,6 +9,7 @@ from bots.access import EDIT, READ
 from bots.api.common import AUTH, ERRORS, conflict
 from bots.models import ChannelConnection, EscalationRule, Intent, Prompt, Tool
 from bots.schema import EscalationSpec, IntentSpec, PromptSpec, ToolSpec
+from config.api import ApiError
 
 router = Router(auth=AUTH, tags=["bots"])
 
@@ -85,17 +86,30 @@ class ChannelOut(Schema):
     phone_number: str
     is_active: bool
     has_credentials: bool
+    webhook_urls: dict[str, str]
 
     @staticmethod
     def resolve_has_credentials(obj):
         return bool(obj.credentials_encrypted)
 
+    @staticmethod
+    def resolve_webhook_urls(obj):
+        from channels_app.messaging.base import adapter_for
+
+        adapter = adapter_for(obj.kind)
+        return adapter.webhook_urls(obj) if adapter is not None else {}
+
 
 def _save_channel(channel: ChannelConnection, data: ChannelIn) -> ChannelConnection:
+    from channels_app.messaging import connections  # the channels app builds on bots, not the reverse
+
     for f in ("kind", "settings", "phone_number", "is_active"):
         setattr(channel, f, getattr(data, f))
     if data.credentials is not None:
         channel.credentials = data.credentials
+    problems = connections.configure(channel)
+    if problems:
+        raise ApiError(422, "channel_not_ready", " ".join(problems), {"problems": problems})
     channel.save()
     return channel
 

@@ -163,17 +163,24 @@ def test_secrets_never_appear_in_responses_or_logs(demo_bot, caplog):
         listed = client.get(url)
         channel = client.post(
             f"/api/v1/bots/{demo_bot.id}/channels",
-            data={"kind": "slack", "credentials": {"bot_token": "xoxb-very-secret"}},
+            data={
+                "kind": "slack",
+                "settings": {"team_id": "T0001"},
+                "credentials": {"bot_token": "xoxb-very-secret", "signing_secret": "signing-very-secret"},
+            },
             content_type="application/json",
         )
         channels = client.get(f"/api/v1/bots/{demo_bot.id}/channels")
     assert put.status_code == 200 and put.json()["masked"] == "sk-••••••••56"
     for response in (put, listed, channel, channels):
-        assert b"abcdef123456" not in response.content and b"xoxb-very-secret" not in response.content
+        assert b"abcdef123456" not in response.content and b"very-secret" not in response.content
     assert channel.json()["has_credentials"] is True
     assert "abcdef123456" not in caplog.text and "xoxb-very-secret" not in caplog.text
     assert Secret.objects.get(name="SHOP_KEY").reveal() == "sk-live-abcdef123456"
-    assert ChannelConnection.objects.get().credentials == {"bot_token": "xoxb-very-secret"}
+    assert ChannelConnection.objects.get().credentials == {
+        "bot_token": "xoxb-very-secret",
+        "signing_secret": "signing-very-secret",
+    }
     created = client.post(
         f"/api/v1/workspaces/{demo_bot.workspace_id}/api-keys",
         data={"name": "ci", "scopes": ["bots:read"]},

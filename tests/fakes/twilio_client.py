@@ -83,8 +83,11 @@ class FakeTwilioRest(FakeVendor):
         await _json(send, 200, {"sid": call_sid, "account_sid": parts[3], "status": status})
 
 
-async def _json(send, status: int, data: dict) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+async def _json(send, status: int, data: dict, headers: dict | None = None) -> None:
+    extra = [(k.lower().encode(), str(v).encode()) for k, v in (headers or {}).items()]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), *extra]}
+    )
     await send({"type": "http.response.body", "body": json.dumps(data).encode()})
 
 
