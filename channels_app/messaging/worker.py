@@ -52,6 +52,8 @@ async def handle(event_id: int) -> str:
             else:
                 if new:
                     await _turn(conversation, chat, Inbound(kind="event", event="conversation_started"), owner, None)
+                    # The greeting goes out first: a streamed answer is posted while it is written.
+                    await outbox.deliver_pending(conversation.pk, owner=owner)
                 streamer = adapter_for(connection.kind).streamer(connection, event.thread.address)
                 await _turn(conversation, chat, prepared, owner, streamer)
     except TurnBusy:
