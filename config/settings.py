@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "channels_app",
     "voice",
     "studio",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,13 @@ CELERY_BEAT_SCHEDULE["knowledge-resume-stalled"] = {"task": "knowledge.resume_st
 # a turn mostly waits on the LLM. Webhooks whose worker died mid-turn are answered by another one.
 MESSAGING_QUEUE = env.str("MESSAGING_QUEUE", default="turns")
 CELERY_BEAT_SCHEDULE["channels-resume-stalled"] = {"task": "channels.resume_stalled_inbound", "schedule": 60}
+# Outgoing webhooks and the Zendesk connector: the queue their sends run on, attempts before a
+# delivery is failed, the first retry's wait (doubled per attempt, or the receiver's Retry-After
+# when longer) and seconds allowed per request.
+INTEGRATIONS_QUEUE = env.str("INTEGRATIONS_QUEUE", default="celery")
+INTEGRATION_MAX_ATTEMPTS = env.int("INTEGRATION_MAX_ATTEMPTS", default=8)
+INTEGRATION_RETRY_BASE_MS = env.int("INTEGRATION_RETRY_BASE_MS", default=10_000)
+WEBHOOK_TIMEOUT_S = env.int("WEBHOOK_TIMEOUT_S", default=10)
 # Web chat limits (widget WebSocket and the chat API); per IP counts every process, through Redis.
 CHAT_IP_MESSAGES_PER_MINUTE = env.int("CHAT_IP_MESSAGES_PER_MINUTE", default=120)
 CHAT_IP_CONNECTIONS_PER_MINUTE = env.int("CHAT_IP_CONNECTIONS_PER_MINUTE", default=60)
@@ -175,6 +183,9 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="") or None
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+# Zendesk's API base for the ticket connector; "{subdomain}" becomes the connection's subdomain.
+# Point it at a proxy or a compatible server (the tests' fake) to send every connection there.
+ZENDESK_API_URL = env.str("ZENDESK_API_URL", default="https://{subdomain}.zendesk.com")
 WHATSAPP_API_URL = env.str("WHATSAPP_API_URL", default="https://graph.facebook.com/v21.0")
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils import timezone
 from bots.models import Bot
 from conversations.models import ContactMemory, Conversation, Handoff, LlmCall, Message, TurnTrace
 from conversations.redaction import redact, redact_obj
+from integrations import announce
 
 MEMORY_FACTS = 30  # most facts kept per contact
 
@@ -102,6 +103,8 @@ def record_turn(
                 fields["ended_at"] = timezone.now()
         if fields:
             Conversation.objects.filter(pk=conversation_id).update(**fields)
+        if status != previous_status and status == Conversation.Status.ENDED:
+            announce.conversation_ended(conversation_id)  # sent to outside systems after commit
     return [m.pk for m in bots]
 
 

@@ -1,12 +1,12 @@
 """Events Switchboard announces to outside systems, and the one way to announce them.
 
     from integrations.events import emit
-    emit(workspace_id, "handoff.created", {"handoff_id": h.id, ...})
+    emit(workspace_id, "handoff.created", {"handoff_id": handoff.id})
 
-`emit` may be called inside a transaction: nothing leaves until it commits (a rolled-back
-handoff must not open a ticket). Each subscriber kind (signed webhooks, the Zendesk connector)
-registers under a stable type string and decides which of the workspace's endpoints want the
-event; it queues Celery work and never calls out inline, so a slow helpdesk cannot slow a turn.
+Handoff events carry `handoff_id`, conversation events `conversation_id`; subscribers add the
+details from the database (`payloads.expand`), so an event has the same shape whoever sent it.
+The inbox announces the `handoff.*` events; `conversation.ended` comes from the turn and the call
+that end a conversation (`integrations.announce`).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ class Percentile(Aggregate):
     template = "%(function)s(%(p)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
 
-    def __init__(self, expression, p: float):
-        super().__init__(expression, p=float(p))
+    def __init__(self, expression, p: float, **extra):
+        super().__init__(expression, p=float(p), **extra)
 
 
 def calls_in(workspace_ids) -> QuerySet[Call]:
