@@ -55,17 +55,20 @@ class SttDisconnected(Exception):
 _clients: dict[tuple, AsyncDeepgramClient] = {}
 
 
+def deepgram_environment() -> DeepgramClientEnvironment:
+    """Deepgram's URLs (REST and WebSocket), or those of the server `DEEPGRAM_BASE_URL` names."""
+    base = settings.DEEPGRAM_BASE_URL
+    if not base:
+        return DeepgramClientEnvironment.PRODUCTION
+    ws = base.replace("https://", "wss://").replace("http://", "ws://").rstrip("/")
+    return DeepgramClientEnvironment(base=base.rstrip("/"), production=ws, agent=ws, agent_rest=base.rstrip("/"))
+
+
 def _deepgram_client() -> AsyncDeepgramClient:
     # One client per process: building one costs ~30 ms of event-loop time, paid by every call.
     key = (settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_BASE_URL)
     if key not in _clients:
-        base = settings.DEEPGRAM_BASE_URL
-        if base:
-            ws = base.replace("https://", "wss://").replace("http://", "ws://").rstrip("/")
-            env = DeepgramClientEnvironment(base=base.rstrip("/"), production=ws, agent=ws, agent_rest=base.rstrip("/"))
-            _clients[key] = AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=env)
-        else:
-            _clients[key] = AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY)
+        _clients[key] = AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=deepgram_environment())
     return _clients[key]
 
 

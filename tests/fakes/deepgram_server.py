@@ -5,6 +5,10 @@ mu-law audio in, JSON `Results` / `SpeechStarted` / `UtteranceEnd` / `Metadata` 
 recognise words: it detects speech by energy and, when a stretch of speech is followed by
 `final_delay` seconds of silence, answers the next scripted transcript. Tests script what the
 caller "said" with `fake.say(...)`; faults: `reject` handshakes, `drop()` live connections.
+
+It also answers the pre-recorded API, `POST /v1/listen` with the audio file as the body: the
+response is Deepgram's JSON (`results.channels[0].alternatives[0].transcript`) holding the next
+transcript scripted with `fake.transcribe_as(...)`; `prerecorded` records each request.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import audioop
 import contextlib
+import hashlib
 import json
 import threading
 import time
@@ -19,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from tests.fakes.server import FakeVendor
+from tests.fakes.server import FakeVendor, read_body
 
 SPEECH_RMS = 300  # 16-bit RMS above which a 20 ms frame counts as speech
 
@@ -38,6 +43,8 @@ class FakeDeepgram(FakeVendor):
         self.finals_sent: list[tuple[float, str]] = []
         self.reject = 0  # refuse this many upcoming handshakes (HTTP 503)
         self._script: deque[Utterance] = deque()
+        self.prerecorded: list[dict] = []  # one record per POST /v1/listen: query, headers, audio bytes
+        self._files: deque[str] = deque()
         self._live: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._lock = threading.Lock()
         super().__init__()
@@ -49,6 +56,11 @@ class FakeDeepgram(FakeVendor):
         with self._lock:
             self._script.extend(t if isinstance(t, Utterance) else Utterance(t) for t in texts)
 
+    def transcribe_as(self, *texts: str) -> None:
+        """Queue the transcripts of the next pre-recorded requests, in order."""
+        with self._lock:
+            self._files.extend(texts)
+
     def drop(self) -> None:
         """Close every live connection abruptly (1011), as on a network fault."""
         for loop, event in list(self._live):
@@ -57,6 +69,8 @@ class FakeDeepgram(FakeVendor):
     def reset(self) -> None:
         with self._lock:
             self._script.clear()
+            self._files.clear()
+        self.prerecorded.clear()
         self.connections.clear()
         self.finals_sent.clear()
         self.reject = 0
@@ -69,6 +83,8 @@ class FakeDeepgram(FakeVendor):
 
     # --- ASGI ------------------------------------------------------------------------------
     async def app(self, scope, receive, send):
+        if scope["type"] == "http":
+            return await self._prerecorded(scope, receive, send)
         if scope["type"] != "websocket":
             return
         await receive()  # websocket.connect
@@ -85,6 +101,42 @@ class FakeDeepgram(FakeVendor):
         self.connections.append({"query": query, "headers": headers})
         await send({"type": "websocket.accept"})
         await _Session(self, query, receive, send).run()
+
+    async def _prerecorded(self, scope, receive, send):
+        audio = await read_body(receive)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if not headers.get("authorization", "").startswith("Token "):
+            return await _http_json(send, 401, {"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials."})
+        if scope["method"] != "POST" or scope["path"] != "/v1/listen":
+            return await _http_json(send, 404, {"err_code": "NOT_FOUND", "err_msg": "Not found."})
+        if not audio:
+            return await _http_json(send, 400, {"err_code": "Bad Request", "err_msg": "No audio in the request."})
+        query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
+        self.prerecorded.append({"query": query, "headers": headers, "audio": audio})
+        with self._lock:
+            text = self._files.popleft() if self._files else "hello"
+        words = [
+            {"word": w.lower().strip(".,?!"), "start": 0.1 * i, "end": 0.1 * i + 0.1, "confidence": 0.98}
+            for i, w in enumerate(text.split())
+        ]
+        alternative = {"transcript": text, "confidence": 0.98, "words": words}
+        metadata = {
+            "transaction_key": "deprecated",
+            "request_id": "fake",
+            "sha256": hashlib.sha256(audio).hexdigest(),
+            "created": "2026-01-01T00:00:00.000Z",
+            "duration": round(len(audio) / 8000, 3),
+            "channels": 1,
+            "models": ["fake-model-uuid"],
+            "model_info": {"fake-model-uuid": {"name": "general-nova-3", "version": "x", "arch": "nova-3"}},
+        }
+        await _http_json(send, 200, {"metadata": metadata, "results": {"channels": [{"alternatives": [alternative]}]}})
+
+
+async def _http_json(send, status: int, data: dict):
+    headers = [(b"content-type", b"application/json"), (b"dg-request-id", b"fake")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(data).encode()})
 
 
 class _Session:
