@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -148,6 +149,8 @@ class HandoffMetricsAdmin(WorkspaceScoped, ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         workspaces = list(access.workspaces_for(request.user, READ).order_by("name"))
         chosen = next((w for w in workspaces if str(w.pk) == request.GET.get("workspace")), None)
         workspace = chosen or (workspaces[0] if workspaces else None)
