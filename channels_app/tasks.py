@@ -15,9 +15,9 @@ TURN_TIME_LIMIT_S = 120  # below intake.STALLED_AFTER, so a live turn is never r
     time_limit=TURN_TIME_LIMIT_S,
     soft_time_limit=TURN_TIME_LIMIT_S - 10,
 )
-def handle_inbound(self, event_id: int) -> str:
+def handle_inbound(self, connection_id: int, event_id: str) -> str:
     try:
-        return loops.run(worker.handle(event_id))
+        return loops.run(worker.handle(connection_id, event_id))
     except TurnBusy as exc:  # a long turn of the same conversation: wait for it rather than talk over it
         raise self.retry(exc=exc, countdown=1)
 

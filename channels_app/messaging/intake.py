@@ -1,18 +1,22 @@
-"""What a webhook does before it answers: record each message once and queue its turn.
+"""What a webhook does before it answers: let each message through once and queue its turn.
 
-A platform that retries (Slack after 3 s, WhatsApp for days, Twilio on errors) finds the event
-id already recorded and nothing happens a second time. The raw message (it may hold personal
-data) never reaches the database: it waits in Redis, for a day at most, until its turn has run.
+The acknowledgement is on the platform's clock (Slack retries after 3 s, and a burst of people
+writing at once must not queue behind each other's database writes), so the webhook touches
+Redis only: an atomic "first time seen" mark per event id, the raw message (it may hold personal
+data, so it never reaches the database and expires after a day), and the task. The worker then
+records the event in the database, where a unique key is the final word on duplicates (Redis
+restarted without its data, say): a platform that retries finds the event and nothing happens a
+second time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,53 +24,70 @@ from bots.models import ChannelConnection
 from channels_app.messaging import outbox
 from channels_app.messaging.base import Incoming, StatusUpdate
 from channels_app.models import ChannelThread, InboundEvent
+from config.redis_clients import async_client
+from dialogue.db import db
 
 log = logging.getLogger(__name__)
 
 RAW_TTL_S = 24 * 3600
+SEEN_TTL_S = 8 * 24 * 3600  # WhatsApp retries for up to 7 days
 STALLED_AFTER = timedelta(seconds=150)  # longer than a turn task may run (its hard time limit)
 MAX_ATTEMPTS = 3
 
 
-def raw_key(event_id: int) -> str:
-    return f"messaging:inbound:{event_id}"
+def raw_key(connection_id: int, event_id: str) -> str:
+    return f"messaging:inbound:{connection_id}:{event_id}"
 
 
-def accept(connection: ChannelConnection, items: list[Incoming | StatusUpdate]) -> int:
-    """Record the messages and status reports of one verified webhook; returns how many messages are new."""
+def _seen_key(connection_id: int, event_id: str) -> str:
+    return f"messaging:seen:{connection_id}:{event_id}"
+
+
+async def accept(connection: ChannelConnection, items: list[Incoming | StatusUpdate]) -> int:
+    """Let through the new messages of one verified webhook and apply its status reports;
+    returns how many messages were new."""
+    redis = async_client()
     new = 0
     for item in items:
         if isinstance(item, StatusUpdate):
-            outbox.record_status(connection, item)
-        elif _accept_message(connection, item):
-            new += 1
+            await db(outbox.record_status)(connection, item)
+            continue
+        seen = _seen_key(connection.pk, item.event_id)
+        if not await redis.set(seen, 1, nx=True, ex=SEEN_TTL_S):
+            log.info("duplicate webhook delivery ignored", extra={"event_id": item.event_id})
+            continue
+        try:
+            await redis.set(raw_key(connection.pk, item.event_id), json.dumps(item.as_dict()), ex=RAW_TTL_S)
+            await asyncio.to_thread(queue_turn, connection.pk, item.event_id)
+        except Exception:
+            # Not queued: forget having seen it, so the platform's retry (after our error) gets through.
+            await redis.delete(seen)
+            raise
+        new += 1
     return new
 
 
-def _accept_message(connection: ChannelConnection, item: Incoming) -> bool:
+def queue_turn(connection_id: int, event_id: str) -> None:
+    from channels_app.tasks import handle_inbound
+
+    handle_inbound.apply_async(args=[connection_id, event_id], queue=settings.MESSAGING_QUEUE)
+
+
+def record(connection_id: int, item: Incoming) -> InboundEvent:
+    """The event's row (made once, by the first worker that gets it) with its thread, the person's
+    latest address and the time they last wrote (WhatsApp's service window counts from it)."""
     now = timezone.now()
     thread, created = ChannelThread.objects.get_or_create(
-        connection=connection,
+        connection_id=connection_id,
         key=item.thread_key,
         defaults={"address": item.address, "contact_id": item.contact, "last_inbound_at": now},
     )
-    event, created = InboundEvent.objects.get_or_create(
-        connection=connection, event_id=item.event_id, defaults={"thread": thread}
-    )
     if not created:
-        log.info("duplicate webhook delivery ignored", extra={"event_id": item.event_id})
-        return False
-    if thread.last_inbound_at != now:
         ChannelThread.objects.filter(pk=thread.pk).update(last_inbound_at=now, address=item.address)
-    cache.set(raw_key(event.pk), item.as_dict(), RAW_TTL_S)
-    transaction.on_commit(lambda: queue_turn(event.pk))
-    return True
-
-
-def queue_turn(event_id: int) -> None:
-    from channels_app.tasks import handle_inbound
-
-    handle_inbound.apply_async(args=[event_id], queue=settings.MESSAGING_QUEUE)
+    event, _ = InboundEvent.objects.get_or_create(
+        connection_id=connection_id, event_id=item.event_id, defaults={"thread": thread}
+    )
+    return event
 
 
 def resume_stalled(older_than: timedelta = STALLED_AFTER) -> int:
@@ -80,24 +101,31 @@ def resume_stalled(older_than: timedelta = STALLED_AFTER) -> int:
     stalled.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=InboundEvent.Status.FAILED, error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker kept stopping."
     )
-    ids = list(stalled.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True))
-    InboundEvent.objects.filter(pk__in=ids).update(updated_at=timezone.now())
-    for event_id in ids:
-        queue_turn(event_id)
-    return len(ids)
+    events = list(stalled.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", "connection_id", "event_id"))
+    InboundEvent.objects.filter(pk__in=[pk for pk, _, _ in events]).update(updated_at=timezone.now())
+    for _, connection_id, event_id in events:
+        queue_turn(connection_id, event_id)
+    return len(events)
 
 
-def claim(event_id: int) -> InboundEvent | None:
+def claim(event_pk: int) -> InboundEvent | None:
     """Mark the event as being answered (one more attempt); None when it is already finished."""
     updated = InboundEvent.objects.filter(
-        pk=event_id, status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.PROCESSING]
+        pk=event_pk, status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.PROCESSING]
     ).update(status=InboundEvent.Status.PROCESSING, attempts=F("attempts") + 1)
     if not updated:
         return None
-    return InboundEvent.objects.select_related("connection__bot__workspace", "thread").get(pk=event_id)
+    return InboundEvent.objects.select_related("connection__bot__workspace", "thread").get(pk=event_pk)
 
 
-def finish(event_id: int, *, error: str = "") -> None:
+def finish(event: InboundEvent, *, error: str = "") -> None:
     status = InboundEvent.Status.FAILED if error else InboundEvent.Status.DONE
-    InboundEvent.objects.filter(pk=event_id).update(status=status, error=error[:300])
-    cache.delete(raw_key(event_id))
+    InboundEvent.objects.filter(pk=event.pk).update(status=status, error=error[:300])
+
+
+def expire(connection_id: int, event_id: str) -> None:
+    InboundEvent.objects.filter(
+        connection_id=connection_id,
+        event_id=event_id,
+        status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.PROCESSING],
+    ).update(status=InboundEvent.Status.FAILED, error="The message expired before a worker could answer it.")

@@ -7,14 +7,14 @@ and only what is still pending is sent.
 
 from __future__ import annotations
 
+import json
 import logging
-
-from django.core.cache import cache
 
 from channels_app.messaging import intake, outbox
 from channels_app.messaging.base import Incoming, Outgoing, adapter_for
 from channels_app.models import ChannelThread
 from channels_app.services import Chat, chat_for_bot
+from config.redis_clients import async_client
 from conversations.models import Conversation, Delivery, Message
 from conversations.redaction import redact
 from conversations.services import conversation_start
@@ -27,23 +27,24 @@ log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on our side. Please try again."
 
 
-async def handle(event_id: int) -> str:
+async def handle(connection_id: int, event_id: str) -> str:
     """Answer one accepted inbound message. Returns what happened, for the task's result."""
-    event = await db(intake.claim)(event_id)
+    raw = await async_client().get(intake.raw_key(connection_id, event_id))
+    if raw is None:  # answered (a redelivered task), or left unanswered for a day
+        await db(intake.expire)(connection_id, event_id)
+        return "nothing to answer"
+    item = Incoming(**json.loads(raw))
+    recorded = await db(intake.record)(connection_id, item)
+    event = await db(intake.claim)(recorded.pk)
     if event is None:
         return "already handled"
-    raw = await cache.aget(intake.raw_key(event_id))
-    if raw is None:
-        await db(intake.finish)(event_id, error="The message expired before a worker could answer it.")
-        return "expired"
-    item = Incoming(**raw)
     connection = event.connection
     chat = await chat_for_bot(connection.bot)
     if isinstance(chat, str):
-        await db(intake.finish)(event_id, error="The bot is not published: publish it to answer on this channel.")
+        await db(intake.finish)(event, error="The bot is not published: publish it to answer on this channel.")
         return chat
     conversation, new = await db(_conversation_for)(event.thread, chat, connection.kind)
-    owner = f"inbound:{event_id}"
+    owner = f"inbound:{event.pk}"
     try:
         if not await db(_answered)(conversation.pk, item.event_id):
             prepared = await adapter_for(connection.kind).prepare(connection, item)
@@ -62,10 +63,11 @@ async def handle(event_id: int) -> str:
         log.exception("messaging turn failed", extra={"conversation_id": conversation.pk})
         await db(_store_direct_reply)(conversation.pk, item, Outgoing(text=APOLOGY))
         await outbox.deliver_pending(conversation.pk, owner=owner)
-        await db(intake.finish)(event_id, error="The turn failed; the person was sent an apology.")
+        await db(intake.finish)(event, error="The turn failed; the person was sent an apology.")
         return "failed"
     await outbox.deliver_pending(conversation.pk, owner=owner)
-    await db(intake.finish)(event_id)
+    await db(intake.finish)(event)
+    await async_client().delete(intake.raw_key(connection_id, event_id))
     return "answered"
 
 

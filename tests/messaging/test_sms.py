@@ -61,8 +61,9 @@ def sms_worker(django_db_setup, django_db_blocker, fake_openai_server, twilio):
 
 
 @pytest.fixture
-def connection(sms_worker, messaging_queue, fake_openai, twilio):
+def connection(sms_worker, messaging_queue, fake_openai, twilio, settings):
     messaging_queue(sms_worker)
+    settings.TWILIO_API_BASE_URL = twilio.base_url  # the admin's test message is sent from this process
     twilio.reset()
     workspace = Workspace.objects.create(slug="texting", name="Texting")
     bot = import_bot(workspace=workspace, text=BOT)
@@ -254,9 +255,9 @@ def test_set_up_errors_say_what_to_do_and_a_number_is_connected_once(connection)
         data={"kind": "sms", "phone_number": NUMBER, "credentials": {"account_sid": ACCOUNT, "auth_token": "x"}},
         content_type="application/json",
     )
-    assert claimed.status_code == 422 and "already connected" in claimed.json()["message"]
+    assert claimed.status_code == 422 and "already connected" in claimed.json()["error"]["message"]
     bare = api.post(url, data={"kind": "sms", "phone_number": "4155550111"}, content_type="application/json")
-    assert bare.status_code == 422 and "international form" in bare.json()["message"]
+    assert bare.status_code == 422 and "international form" in bare.json()["error"]["message"]
     assert ChannelConnection.objects.filter(bot=bot).count() == 0
 
 
