@@ -270,7 +270,9 @@ class CallPipeline:
             call_id=self.ctx.call_id, outcome=Call.Outcome.TRANSFERRED, transferred_to=to, whisper=summary
         )
         whisper_url = twiml.public_url(reverse("voice:whisper", args=[self.ctx.call_id]))
-        await telephony.update_call(self.ctx.call_sid, twiml=twiml.transfer(to=to, whisper_url=whisper_url))
+        action_url = twiml.public_url(reverse("voice:dial_done", args=[self.ctx.call_id]))
+        document = twiml.transfer(to=to, whisper_url=whisper_url, action_url=action_url)
+        await telephony.update_call(self.ctx.call_sid, twiml=document)
 
     async def _give_up(self) -> None:
         """STT is gone for good: apologise, then hand the caller to a person if the bot has one."""

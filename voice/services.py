@@ -16,13 +16,16 @@ from django.utils import timezone
 from bots.models import ChannelConnection
 from bots.schema import BotSnapshot
 from bots.selectors import NotPublished, published_snapshot
-from conversations.models import Conversation, LlmCall
+from conversations.models import Conversation, Handoff, LlmCall
 from conversations.redaction import redact
+from integrations import announce
 from voice.models import Call, CallTurn
 
 TOKEN_SALT = "voice.stream"  # noqa: S105 — a signing namespace, not a secret
 TOKEN_MAX_AGE_S = 120  # Twilio opens the stream within a second or two of our TwiML answer
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+UNANSWERED = {"no-answer", "busy", "failed", "canceled"}  # DialCallStatus of a transfer nobody took
+CALL_BACK = "Nobody is free right now; we will call you back at this number. Goodbye."
 
 
 class NoBotForNumber(LookupError):
@@ -147,10 +150,10 @@ def call_finish(*, call_id: int, outcome: str, transferred_to: str = "", whisper
         call.outcome, call.transferred_to, call.whisper = outcome, transferred_to, redact(whisper)
         call.ended_at = call.ended_at or now
         call.save(update_fields=["outcome", "transferred_to", "whisper", "ended_at"])
-        if outcome != Call.Outcome.TRANSFERRED:
-            Conversation.objects.filter(pk=call.conversation_id, ended_at__isnull=True).update(
-                status=Conversation.Status.ENDED, ended_at=now
-            )
+        if outcome != Call.Outcome.TRANSFERRED and Conversation.objects.filter(
+            pk=call.conversation_id, ended_at__isnull=True
+        ).update(status=Conversation.Status.ENDED, ended_at=now):
+            announce.conversation_ended(call.conversation_id)
 
 
 def call_turn_record(*, call_id: int, conversation_id: int, index: int, since, figures: dict, **fields) -> CallTurn:
@@ -173,3 +176,33 @@ def call_turn_record(*, call_id: int, conversation_id: int, index: int, since, f
         platform_ms=round(total - vendor, 2) if total is not None else None,
         **fields,
     )
+
+
+def transfer_unanswered(*, call: Call, caller: str) -> str:
+    """Nobody took the transferred call: its handoff waits in the inbox as a callback to the
+    caller's number (encrypted, like every callback contact), and the call ends. Returns what
+    the caller hears. Twilio may post the action twice: the second finds no open handoff."""
+    from inbox.models import Ticket  # the inbox is where callbacks are worked from
+
+    now = timezone.now()
+    with transaction.atomic():
+        handoff = (
+            Handoff.objects.select_for_update()
+            .filter(conversation_id=call.conversation_id, status=Handoff.Status.OPEN)
+            .order_by("-created_at")
+            .first()
+        )
+        if handoff is not None and caller:
+            ticket = Ticket(
+                workspace_id=call.workspace_id, handoff=handoff, queue=handoff.queue, kind=Ticket.Kind.PHONE
+            )
+            ticket.set_contact(caller)
+            ticket.save()
+            handoff.status, handoff.closed_at = Handoff.Status.CALLBACK, now
+            handoff.save(update_fields=["status", "closed_at"])
+        ended = Conversation.objects.filter(pk=call.conversation_id, ended_at__isnull=True).update(
+            status=Conversation.Status.ENDED, ended_at=now
+        )
+        if ended:
+            announce.conversation_ended(call.conversation_id)
+    return CALL_BACK

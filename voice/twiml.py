@@ -31,11 +31,12 @@ def connect_stream(*, token: str, call_id: int, bot_id: int) -> str:
     return str(response)
 
 
-def transfer(*, to: str, whisper_url: str) -> str:
+def transfer(*, to: str, whisper_url: str, action_url: str) -> str:
     """Dial a person; `url` on the Number/Sip runs on their leg after they answer and before the
-    bridge, which is where the whisper (the summary) is spoken to them alone."""
+    bridge, which is where the whisper (the summary) is spoken to them alone. Twilio posts
+    `DialCallStatus` to `action_url` when the dialled leg ends, answered or not."""
     response = VoiceResponse()
-    dial = Dial(answer_on_bridge=True, timeout=25)
+    dial = Dial(answer_on_bridge=True, timeout=25, action=action_url, method="POST")
     if to.startswith("sip:"):
         dial.sip(to, url=whisper_url, method="POST")
     else:
@@ -47,6 +48,12 @@ def transfer(*, to: str, whisper_url: str) -> str:
 def whisper(summary: str) -> str:
     response = VoiceResponse()
     response.say(summary or "A caller is being transferred to you.")
+    return str(response)
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
     return str(response)
 
 

@@ -77,3 +77,16 @@ def whisper(request, call_id: int):
     if call is None:
         return HttpResponse("Unknown call.", status=404)
     return _twiml(twiml.whisper(call.whisper))
+
+
+@twilio_signed
+def dial_done(request, call_id: int):
+    """`<Dial action>`: the transfer's leg ended. Unanswered, the caller hears the fallback and
+    a callback to their number is queued in the inbox; answered, the call is over."""
+    call = Call.objects.filter(pk=call_id, call_sid=request.POST.get("CallSid", "")).first()
+    if call is None:
+        return HttpResponse("Unknown call.", status=404)
+    if request.POST.get("DialCallStatus", "") not in services.UNANSWERED:
+        return _twiml(twiml.hang_up())
+    message = services.transfer_unanswered(call=call, caller=request.POST.get("From", ""))
+    return _twiml(twiml.unavailable(message))
