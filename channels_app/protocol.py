@@ -6,8 +6,9 @@ types and fields, never rename.
 
 Client → server: `start` (new or resumed conversation), `message`, `button`, `ping`.
 Server → client: `ready`, `history`, the engine's events (`text_delta`, `message`,
-`tool_started`, `tool_finished`, `handoff`, `end`), `agent_message`, `status` (sent by
-other processes through the conversation's group), `done` (the turn is over), `error`, `pong`.
+`tool_started`, `tool_finished`, `handoff`, `end`), `agent_message`, `agent_joined`,
+`agent_typing`, `agent_left`, `bot_message`, `status` (sent by other processes through the
+conversation's group), `done` (the turn is over), `error`, `pong`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,25 @@ def done(last_message_id: int | None) -> dict:
 
 def agent_message(message, author: str) -> dict:
     return {"type": "agent_message", **message_frame(message), "author": author}
+
+
+def bot_message(message) -> dict:
+    """A stored bot message sent outside a turn (e.g. nobody can answer: the callback offer)."""
+    return {"type": "bot_message", **message_frame(message)}
+
+
+def agent_joined(author: str) -> dict:
+    """A person took the conversation over: "Ana joined the conversation"."""
+    return {"type": "agent_joined", "author": author}
+
+
+def agent_typing(author: str) -> dict:
+    return {"type": "agent_typing", "author": author}
+
+
+def agent_left(author: str, outcome: str) -> dict:
+    """The person is done: `outcome` is "resolved" (they closed it) or "returned" (back to the bot)."""
+    return {"type": "agent_left", "author": author, "outcome": outcome}
 
 
 # The channel-layer message type other processes send to a conversation's group; the consumer

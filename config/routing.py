@@ -5,6 +5,7 @@ from django.urls import path, re_path
 
 from channels_app.routing import websocket_urlpatterns as chat_urlpatterns
 from config.health import HealthSocket
+from inbox.routing import websocket_urlpatterns as inbox_urlpatterns
 from voice.routing import websocket_urlpatterns as voice_urlpatterns
 
 
@@ -19,5 +20,6 @@ websocket_urlpatterns = [
     path("ws/health/", HealthSocket.as_asgi()),
     *chat_urlpatterns,
     *voice_urlpatterns,
+    *inbox_urlpatterns,
     re_path(r"", UnknownPath.as_asgi()),  # must stay last
 ]

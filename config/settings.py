@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "voice",
     "studio",
     "integrations",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,8 @@ CELERY_BEAT_SCHEDULE["knowledge-resume-stalled"] = {"task": "knowledge.resume_st
 # a turn mostly waits on the LLM. Webhooks whose worker died mid-turn are answered by another one.
 MESSAGING_QUEUE = env.str("MESSAGING_QUEUE", default="turns")
 CELERY_BEAT_SCHEDULE["channels-resume-stalled"] = {"task": "channels.resume_stalled_inbound", "schedule": 60}
+# Handoffs nobody took within their queue's claim timeout: the customer is offered the fallback.
+CELERY_BEAT_SCHEDULE["inbox-expire-unclaimed"] = {"task": "inbox.expire_unclaimed", "schedule": 15}
 # Outgoing webhooks and the Zendesk connector: the queue their sends run on, attempts before a
 # delivery is failed, the first retry's wait (doubled per attempt, or the receiver's Retry-After
 # when longer) and seconds allowed per request.

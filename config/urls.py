@@ -18,4 +18,5 @@ urlpatterns = [
     path("hooks/", include("channels_app.urls")),
     path("demo/", chat_views.demo, name="demo"),
     path("studio/", include("studio.urls")),
+    path("inbox/", include("inbox.urls")),
 ]

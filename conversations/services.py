@@ -54,6 +54,8 @@ def record_turn(
     never overwrites what an agent did meanwhile. The dialogue's per-conversation lock already
     serialises turns, so no row lock is taken.
     """
+    from inbox import services as inbox  # here: inbox → channels_app → conversations would be an import cycle
+
     conversation = Conversation(pk=conversation_id)
     with transaction.atomic():
         rows = []
@@ -88,15 +90,22 @@ def record_turn(
         if counted:
             fields["turn_count"] = F("turn_count") + 1
         if handoff is not None:
-            Handoff.objects.create(
+            row = Handoff.objects.create(
                 conversation=conversation,
                 reason=handoff["reason"][:120],
+                why=redact_obj(handoff.get("why") or {}),
                 queue=handoff["queue"],
                 summary=redact(handoff["summary"]),
                 slots=redact_obj(handoff["slots"]),
                 transfer_to=handoff.get("transfer_to", ""),
             )
             fields["summary"] = redact(handoff["summary"])
+            transaction.on_commit(lambda: inbox.handoff_opened(row.pk))
+        elif previous_status == Conversation.Status.HANDED_OFF and user_text:
+            # A person has the conversation: the user's message goes to them, live. The raw text
+            # stays in memory only (the inbox reads a callback number or email from it).
+            said = rows[0].pk
+            transaction.on_commit(lambda: inbox.user_wrote(conversation_id, said, user_text))
         if status != previous_status:
             fields["status"] = status
             if status == Conversation.Status.ENDED:

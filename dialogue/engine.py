@@ -321,7 +321,25 @@ class Turn:
         }
         self.state.status = "handed_off"
         self.state.flow = self.state.node = None
+        why = self._why(reason, rule)
         yield Handoff(message=message, **self.handoff)
+        self.handoff["why"] = why  # stored on the Handoff row; not part of the event channels see
+
+    def _why(self, reason: str, rule: EscalationSpec | None) -> dict:
+        """What made the bot hand off, for the agent taking over."""
+        signals = self._signals()
+        trigger = rule.trigger if rule is not None else ("intent" if reason.startswith("intent:") else "flow")
+        return {
+            "trigger": trigger,
+            "rule": rule.name if rule is not None else "",
+            "intent": self.intent,
+            "confidence": round(self.confidence, 3),
+            "low_confidence_streak": self.state.low_confidence_streak,
+            "mood": round(signals.sentiment, 3),  # -1 angry … 1 happy (VADER)
+            "explicit_ask": escalation.CHECKS["explicit_request"](rule, signals),
+            "tool_failures": self.state.tool_failures,
+            "turns": self.state.turns,
+        }
 
     def end(self, reason: str = "flow") -> End:
         self.ended = True

@@ -238,6 +238,14 @@ class Widget {
     this.log.scrollTop = this.log.scrollHeight;
   }
 
+  stopAgentTyping() {
+    clearTimeout(this.agentTyping);
+    if (this.busy) return;
+    this.typing.hidden = true;
+    this.typing.setAttribute("aria-label", "The assistant is typing");
+    this.typing.remove();
+  }
+
   finishTurn() {
     this.busy = false;
     this.sendButton.disabled = false;
@@ -299,8 +307,34 @@ Widget.prototype.handlers = {
     this.showStatus(this.handoffStatus);
   },
   agent_message(f) {
-    this.typing.hidden = true;
+    this.stopAgentTyping();
     this.addBubble("agent", f.text, { author: f.author || "Agent" });
+    if (f.id) this.lastId = f.id;
+  },
+  agent_joined(f) {
+    this.handoffStatus = "";
+    this.showStatus("");
+    this.notice(`${f.author} joined the conversation`);
+  },
+  agent_typing(f) {
+    if (this.busy) return; // the turn's own indicator is showing
+    this.typing.setAttribute("aria-label", `${f.author} is typing`);
+    this.typing.hidden = false;
+    this.log.appendChild(this.typing);
+    this.scroll();
+    clearTimeout(this.agentTyping);
+    // The inbox repeats the frame every few seconds while the person types; silence means they stopped.
+    this.agentTyping = setTimeout(() => this.stopAgentTyping(), 6000);
+  },
+  agent_left(f) {
+    this.stopAgentTyping();
+    this.handoffStatus = "";
+    this.showStatus("");
+    this.notice(f.outcome === "resolved" ? `${f.author} resolved the conversation` : `${f.author} returned the conversation to the assistant`);
+  },
+  bot_message(f) {
+    this.addBubble("bot", f.text, { citations: f.citations || [] });
+    this.replies(f.buttons);
     if (f.id) this.lastId = f.id;
   },
   status(f) {
