@@ -11,6 +11,8 @@ import contextvars
 import logging
 import uuid
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("log_context", default=None)
 CONTEXT_KEYS = ("request_id", "workspace_id", "bot_id", "conversation_id")
 
@@ -57,17 +59,41 @@ class ReadableFormatter(logging.Formatter):
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (kept from X-Request-ID when a proxy sets one) and binds it."""
+    """Gives every request an id (kept from X-Request-ID when a proxy sets one) and binds it.
+
+    Async-capable: one sync-only middleware makes Django run every request, async views included,
+    on a thread of its own with its own new database connection, which a burst of webhooks turns
+    into hundreds of connections."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-        token = bind(request_id=request_id)
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        request_id, token = self._bind(request)
         try:
             response = self.get_response(request)
         finally:
             reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+    async def _acall(self, request):
+        request_id, token = self._bind(request)
+        try:
+            response = await self.get_response(request)
+        finally:
+            reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+    @staticmethod
+    def _bind(request):
+        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        return request_id, bind(request_id=request_id)
