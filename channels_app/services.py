@@ -11,14 +11,12 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
-from django.db import transaction
+from asgiref.sync import sync_to_async
 
 from bots.models import Bot
 from bots.schema import BotSnapshot
 from bots.selectors import NotPublished, apublished_snapshot
-from channels_app import protocol
+from channels_app import layer, protocol
 from channels_app.tokens import conversation_token, read_token
 from conversations.models import Conversation, Message
 from conversations.services import conversation_start
@@ -115,9 +113,4 @@ def broadcast(conversation_id: int, frame: dict) -> None:
     For other parts (the agent inbox): e.g. `broadcast(c.id, protocol.agent_message(m, "Dana"))`.
     """
 
-    def send():
-        async_to_sync(get_channel_layer().group_send)(
-            protocol.group_name(conversation_id), {"type": protocol.GROUP_EVENT, "frame": frame}
-        )
-
-    transaction.on_commit(send)
+    layer.send_after_commit(protocol.group_name(conversation_id), {"type": protocol.GROUP_EVENT, "frame": frame})

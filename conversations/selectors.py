@@ -35,7 +35,7 @@ def conversation_in(*, workspace_ids, conversation_id: int) -> Conversation | No
 
 
 def transcript(conversation: Conversation) -> list[Message]:
-    return list(conversation.messages.order_by("created_at", "id"))
+    return list(conversation.messages.select_related("author").order_by("created_at", "id"))
 
 
 def transcript_with_traces(conversation: Conversation) -> dict:

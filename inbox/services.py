@@ -12,7 +12,6 @@ import re
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
@@ -20,7 +19,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from bots.access import INBOX, ROLES_FOR, workspaces_for
-from channels_app import protocol
+from channels_app import layer, protocol
 from channels_app.messaging import outbox
 from channels_app.messaging.base import Outgoing
 from channels_app.services import broadcast
@@ -61,12 +60,7 @@ def queue_for(workspace_id: int, name: str) -> Queue:
 
 # --- after commit: tell the inbox, the customer and outside systems ------------------------------
 def _to_inbox(workspace_id: int, frame: dict) -> None:
-    def send():
-        async_to_sync(get_channel_layer().group_send)(
-            frames.group_name(workspace_id), {"type": frames.GROUP_EVENT, "frame": frame}
-        )
-
-    transaction.on_commit(send)
+    layer.send_after_commit(frames.group_name(workspace_id), {"type": frames.GROUP_EVENT, "frame": frame})
 
 
 def _announce(handoff: Handoff, event: str | None = None) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from channels_app import layer
+
 _local = threading.local()
 
 
@@ -17,4 +19,7 @@ def run(coroutine):
     loop = getattr(_local, "loop", None)
     if loop is None or loop.is_closed():
         loop = _local.loop = asyncio.new_event_loop()
-    return loop.run_until_complete(coroutine)
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.run_until_complete(layer.flush())  # live frames the task queued leave before the loop stops

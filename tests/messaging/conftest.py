@@ -19,9 +19,9 @@ from tests.processes import Process
 from tests.services import subprocess_env
 
 
-def start_turns_worker(fake_openai_server, **env: str) -> tuple[Process, str]:
-    """A worker with many threads on a fresh queue, like the one `make run` starts for messaging."""
-    queue = f"turns-{time.time_ns()}"
+def start_turns_worker(fake_openai_server, *, queue: str = "", **env: str) -> tuple[Process, str]:
+    """A worker with many threads on a fresh queue (or `queue`), like the one `make run` starts for messaging."""
+    queue = queue or f"turns-{time.time_ns()}"
     name = f"{queue}@{socket.gethostname()}"
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "8", "-Q", queue]
     proc = Process(

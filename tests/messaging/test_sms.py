@@ -172,18 +172,22 @@ def test_opt_out_keywords_are_left_to_twilio(connection, twilio, keyword):
     assert not InboundEvent.objects.exists() and not Message.objects.exists()
 
 
-def test_rate_limited_sends_are_retried_and_permanent_failures_recorded(connection, twilio):
+def test_rate_limited_sends_are_retried_and_permanent_failures_recorded(connection, twilio, admin_client):
     twilio.fail_next(429, code=20429, message="Too Many Requests", retry_after=1)
     twilio.fail_next(503, message="Service Unavailable")
     text(twilio, connection, "First question")
-    wait_for(lambda: twilio.sent, message="the retried reply")
-    assert Message.objects.get(role="bot").delivery == "sent"
+    wait_for(lambda: Message.objects.filter(role="bot", delivery="sent").exists(), message="the retried reply")
+    assert len(twilio.sent) == 1
 
     twilio.fail_next(400, code=21610, message="Attempt to send to unsubscribed recipient")
     text(twilio, connection, "Second question")
     failed = wait_for(lambda: Message.objects.filter(role="bot", delivery="failed").first(), message="a failure")
     assert "replied STOP" in failed.delivery_error and "START" in failed.delivery_error
     assert len(twilio.sent) == 1  # a permanent refusal is not retried
+    page = admin_client.get(f"/admin/conversations/conversation/{failed.conversation_id}/change/").content.decode()
+    assert "Not delivered: The person replied STOP" in page and "Sent" in page
+    channel_page = admin_client.get(f"/admin/bots/channelconnection/{connection.pk}/change/").content.decode()
+    assert "Last delivery error" in channel_page and "replied STOP" in channel_page
 
 
 def test_a_picture_gets_a_clear_answer_without_a_turn(connection, twilio, fake_openai):
