@@ -22,7 +22,7 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
-_queues: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → its queue of sends
+_chains: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop → {group: its pending sends}
 _senders: set[asyncio.Task] = set()
 
 
@@ -49,29 +49,34 @@ def _calling_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _enqueue(loop: asyncio.AbstractEventLoop, group: str, message: dict) -> None:
-    queue = _queues.get(loop)
-    if queue is None:
-        queue = _queues[loop] = asyncio.Queue()
-        task = loop.create_task(_sender(queue))
-        _senders.add(task)
-        task.add_done_callback(_senders.discard)
-    queue.put_nowait((group, message))
+    """On the loop: sends to one group leave in order (a person joined, then their message); sends
+    to different groups do not wait for each other."""
+    chains = _chains.setdefault(loop, {})
+    pending = chains.get(group)
+    if pending is not None:
+        pending.append(message)
+        return
+    chains[group] = [message]
+    task = loop.create_task(_drain(chains, group))
+    _senders.add(task)
+    task.add_done_callback(_senders.discard)
 
 
-async def _sender(queue: asyncio.Queue) -> None:
+async def _drain(chains: dict, group: str) -> None:
     layer = get_channel_layer()
-    while True:
-        group, message = await queue.get()
-        try:
-            await layer.group_send(group, message)
-        except Exception:  # a lost live frame must not stop the ones after it; the page catches up on reload
-            log.exception("channel layer send failed", extra={"group": group})
-        finally:
-            queue.task_done()
+    pending = chains[group]
+    try:
+        while pending:
+            try:
+                await layer.group_send(group, pending[0])
+            except Exception:  # a lost live frame must not stop the ones after it; pages catch up on reload
+                log.exception("channel layer send failed", extra={"group": group})
+            pending.pop(0)
+    finally:
+        del chains[group]
 
 
 async def flush() -> None:
     """Wait until this loop's queued sends are out (before a worker's loop stops between tasks)."""
-    queue = _queues.get(asyncio.get_running_loop())
-    if queue is not None:
-        await queue.join()
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(task for task in list(_senders) if task.get_loop() is loop))

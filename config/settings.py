@@ -107,7 +107,13 @@ if not DEBUG:
 
 # --- Database and Redis -----------------------------------------------------------------------
 DATABASES = {"default": env.database("DATABASE_URL")}
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A pool per process shared by all its threads: under ASGI every sync request runs on a thread of
+# its own, which without a pool opens (and forks a server backend for) a new connection each time.
+# A burst waits up to `timeout` seconds for a free connection instead of exceeding the server's limit.
+DATABASES["default"]["OPTIONS"] = {
+    "pool": {"min_size": 1, "max_size": env.int("DATABASE_POOL_SIZE", default=20), "timeout": 10}
+}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with the pool: each connection checked as handed out
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
     "TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}"
 )
