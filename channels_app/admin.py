@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from bots.admin.forms import PrettyJSONField
 from bots.admin.scoping import BotWorkspaceListFilter, WorkspaceScoped
@@ -21,8 +22,17 @@ from channels_app.messaging import connections
 from channels_app.messaging.base import SendError
 
 
+class CredentialsField(PrettyJSONField):
+    """Write-only: the form never shows stored credentials, so an empty box means "keep them"."""
+
+    widget = UnfoldAdminTextareaWidget(attrs={"rows": 4, "style": "font-family: monospace"})
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class ChannelConnectionForm(forms.ModelForm):
-    new_credentials = PrettyJSONField(
+    new_credentials = CredentialsField(
         required=False,
         label="Credentials",
         help_text='Paste the channel\'s tokens as JSON. WhatsApp: {"access_token": "…", "app_secret": "…"}; '
@@ -60,7 +70,7 @@ class ChannelConnectionAdmin(WorkspaceScoped, ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["bot", "kind", "settings", "new_credentials", "phone_number", "is_active"]
-        return [*fields, "connect"] if obj is not None else fields
+        return ["connect", *fields] if obj is not None else fields  # what a builder comes back for, first
 
     @display(description="Credentials", boolean=True)
     def has_credentials(self, obj):

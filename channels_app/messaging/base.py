@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from bots.models import ChannelConnection
 from dialogue.events import Inbound
@@ -131,6 +133,15 @@ class Adapter:
     def window_closed(self, thread) -> str:
         """Why a free-form message cannot be sent to this thread now, or "" when it can."""
         return ""
+
+
+def webhook_url(connection: ChannelConnection, endpoint: str = "") -> str:
+    """The public address of one of the connection's webhooks, as the builder pastes it."""
+    if endpoint:
+        path = reverse("channel-webhook-endpoint", args=[connection.kind, connection.webhook_key, endpoint])
+    else:
+        path = reverse("channel-webhook", args=[connection.kind, connection.webhook_key])
+    return settings.PUBLIC_BASE_URL + path
 
 
 ADAPTERS: dict[str, Adapter] = {}

@@ -19,13 +19,12 @@ import time
 import aiohttp
 from django.conf import settings
 from django.http import HttpResponseForbidden, JsonResponse
-from django.urls import reverse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels_app.messaging import formatting
-from channels_app.messaging.base import Adapter, BadPayload, Incoming, Outgoing, SendError, register
+from channels_app.messaging.base import Adapter, BadPayload, Incoming, Outgoing, SendError, register, webhook_url
 from channels_app.models import ChannelThread
 from dialogue.events import MessageDone, TextDelta
 
@@ -75,14 +74,6 @@ def _client(connection) -> AsyncWebClient:
 
 def _team(connection) -> str:
     return connection.external_id or (connection.settings or {}).get("team_id", "")
-
-
-def _public_url(connection, endpoint: str = "") -> str:
-    if endpoint:
-        path = reverse("channel-webhook-endpoint", args=[connection.kind, connection.webhook_key, endpoint])
-    else:
-        path = reverse("channel-webhook", args=[connection.kind, connection.webhook_key])
-    return settings.PUBLIC_BASE_URL + path
 
 
 def _obj(value) -> dict:
@@ -170,8 +161,8 @@ class SlackAdapter(Adapter):
 
     def webhook_urls(self, connection) -> dict[str, str]:
         return {
-            "Event Subscriptions → Request URL": _public_url(connection),
-            "Interactivity & Shortcuts → Request URL": _public_url(connection, "interactivity"),
+            "Event Subscriptions → Request URL": webhook_url(connection),
+            "Interactivity & Shortcuts → Request URL": webhook_url(connection, "interactivity"),
         }
 
     def configure(self, connection) -> list[str]:

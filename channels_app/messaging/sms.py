@@ -11,14 +11,22 @@ import logging
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.urls import reverse
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels_app.messaging import formatting
-from channels_app.messaging.base import Adapter, BadPayload, Incoming, Outgoing, SendError, StatusUpdate, register
+from channels_app.messaging.base import (
+    Adapter,
+    BadPayload,
+    Incoming,
+    Outgoing,
+    SendError,
+    StatusUpdate,
+    register,
+    webhook_url,
+)
 from channels_app.models import ChannelThread
 from conversations.models import Delivery, Message
 from dialogue.db import db
@@ -58,20 +66,12 @@ def _credentials(connection) -> tuple[str, str]:
     )
 
 
-def _public_url(connection, endpoint: str = "") -> str:
-    if endpoint:
-        path = reverse("channel-webhook-endpoint", args=[connection.kind, connection.webhook_key, endpoint])
-    else:
-        path = reverse("channel-webhook", args=[connection.kind, connection.webhook_key])
-    return settings.PUBLIC_BASE_URL + path
-
-
 @register
 class SmsAdapter(Adapter):
     kind = "sms"
 
     def webhook_urls(self, connection) -> dict[str, str]:
-        return {"A message comes in (Messaging webhook, HTTP POST)": _public_url(connection)}
+        return {"A message comes in (Messaging webhook, HTTP POST)": webhook_url(connection)}
 
     def configure(self, connection) -> list[str]:
         problems = []
@@ -155,7 +155,7 @@ class SmsAdapter(Adapter):
                 to=address["to"],
                 from_=address["from"],
                 body=text[:1600],  # Twilio's limit for one (concatenated) SMS
-                status_callback=_public_url(connection, "status"),
+                status_callback=webhook_url(connection, "status"),
             )
         except TwilioRestException as exc:
             retry = exc.status == 429 or exc.status >= 500

@@ -22,11 +22,19 @@ from deepgram.core.api_error import ApiError
 from deepgram.core.parse_error import ParsingError
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
-from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.messaging import formatting
-from channels_app.messaging.base import Adapter, BadPayload, Incoming, Outgoing, SendError, StatusUpdate, register
+from channels_app.messaging.base import (
+    Adapter,
+    BadPayload,
+    Incoming,
+    Outgoing,
+    SendError,
+    StatusUpdate,
+    register,
+    webhook_url,
+)
 from conversations.models import Delivery
 from dialogue.events import Inbound
 from voice.stt import deepgram_environment
@@ -82,8 +90,7 @@ class WhatsAppAdapter(Adapter):
     kind = "whatsapp"
 
     def webhook_urls(self, connection) -> dict[str, str]:
-        path = reverse("channel-webhook", args=[connection.kind, connection.webhook_key])
-        return {"Callback URL (WhatsApp › Configuration › Webhook)": settings.PUBLIC_BASE_URL + path}
+        return {"Callback URL (WhatsApp › Configuration › Webhook)": webhook_url(connection)}
 
     def configure(self, connection) -> list[str]:
         if not connection.settings.get("verify_token"):
