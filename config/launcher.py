@@ -75,77 +75,26 @@ def main() -> int:
                 env=env,
             )
         )
-        children.append(
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-l",
-                    "info",
-                    "--concurrency",
-                    "2",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-n",
-                    "worker@%h",
-                ],
-                env=env,
-            )
-        )
+
+        def celery(*args: str) -> subprocess.Popen:
+            return subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", *args], env=env)
+
+        quiet = ("--without-gossip", "--without-mingle")
+        children.append(celery("worker", "-l", "info", "--concurrency", "2", *quiet, "-n", "worker@%h"))
         # Messaging turns wait on the LLM most of the time: many threads in one process, not processes.
         children.append(
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-l",
-                    "info",
-                    "-Q",
-                    "turns",
-                    "-P",
-                    "threads",
-                    "--concurrency",
-                    "32",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-n",
-                    "turns@%h",
-                ],
-                env=env,
+            celery(
+                "worker", "-l", "info", "-Q", "turns", "-P", "threads", "--concurrency", "32", *quiet, "-n", "turns@%h"
             )
         )
-        children.append(
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "beat",
-                    "-l",
-                    "info",
-                    "-s",
-                    str(VAR / "celerybeat-schedule"),
-                    "--pidfile=",
-                ],
-                env=env,
-            )
-        )
+        children.append(celery("beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule"), "--pidfile="))
         base = f"http://localhost:{port}"
         print(
             "\nSwitchboard is starting:\n"
             f"  admin        {base}/admin/\n"
             f"  API docs     {base}/api/docs\n"
             f"  widget demo  {base}/demo/\n"
+            f"  agent inbox  {base}/inbox/\n"
             f"  readiness    {base}/readyz\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
