@@ -443,14 +443,24 @@ def answer_offer(*, offer_id: int, text: str) -> None:
             )
             return
         kind, value = contact
-        ticket = Ticket(workspace_id=conversation.workspace_id, handoff=handoff, queue=handoff.queue, kind=kind)
-        ticket.set_contact(value)
-        ticket.save()
+        ticket = close_as_callback(handoff=handoff, kind=kind, contact=value)
         offer.answered_at = timezone.now()
         offer.save(update_fields=["answered_at"])
         _give_back(handoff, Handoff.Status.CALLBACK)
         _say(conversation, queue.callback_thanks.replace("{contact}", ticket.contact_masked))
-        _announce(handoff)
+
+
+def close_as_callback(*, handoff: Handoff, kind: str, contact: str) -> Ticket:
+    """Nobody could answer and the customer left a way to reach them (a chat's fallback offer, an
+    unanswered phone transfer): a callback ticket with the contact encrypted, the handoff closed as
+    a callback, and the inbox told. The caller holds the handoff's row lock."""
+    ticket = Ticket(workspace_id=handoff.conversation.workspace_id, handoff=handoff, queue=handoff.queue, kind=kind)
+    ticket.set_contact(contact)
+    ticket.save()
+    handoff.status, handoff.closed_at = Handoff.Status.CALLBACK, timezone.now()
+    handoff.save(update_fields=["status", "closed_at"])
+    _announce(handoff)
+    return ticket
 
 
 def _contact(text: str) -> tuple[str, str] | None:

@@ -182,24 +182,20 @@ def transfer_unanswered(*, call: Call, caller: str) -> str:
     """Nobody took the transferred call: its handoff waits in the inbox as a callback to the
     caller's number (encrypted, like every callback contact), and the call ends. Returns what
     the caller hears. Twilio may post the action twice: the second finds no open handoff."""
-    from inbox.models import Ticket  # the inbox is where callbacks are worked from
+    from inbox import services as inbox  # the inbox is where callbacks are worked from
+    from inbox.models import Ticket
 
     now = timezone.now()
     with transaction.atomic():
         handoff = (
             Handoff.objects.select_for_update()
+            .select_related("conversation")
             .filter(conversation_id=call.conversation_id, status=Handoff.Status.OPEN)
             .order_by("-created_at")
             .first()
         )
         if handoff is not None and caller:
-            ticket = Ticket(
-                workspace_id=call.workspace_id, handoff=handoff, queue=handoff.queue, kind=Ticket.Kind.PHONE
-            )
-            ticket.set_contact(caller)
-            ticket.save()
-            handoff.status, handoff.closed_at = Handoff.Status.CALLBACK, now
-            handoff.save(update_fields=["status", "closed_at"])
+            inbox.close_as_callback(handoff=handoff, kind=Ticket.Kind.PHONE, contact=caller)
         ended = Conversation.objects.filter(pk=call.conversation_id, ended_at__isnull=True).update(
             status=Conversation.Status.ENDED, ended_at=now
         )
