@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from conversations.models import display_name
 from dialogue import events
 
 MAX_TEXT_CHARS = 2000  # the longest message a user may send
@@ -112,6 +113,7 @@ def message_frame(message) -> dict:
         "citations": message.citations,
         "interrupted": message.interrupted,
         "created_at": message.created_at.isoformat(),
+        "author": display_name(message.author) if message.author_id else "",  # an agent's name
     }
 
 

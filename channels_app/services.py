@@ -76,7 +76,13 @@ async def start_conversation(chat: Chat, *, channel: str, contact_id: str = "") 
 
 
 async def messages_after(conversation: Conversation, after: int) -> list[Message]:
-    query = Message.objects.filter(conversation_id=conversation.id, id__gt=after).order_by("id")
+    """What the customer may see again: agents' internal notes are never sent."""
+    query = (
+        Message.objects.filter(conversation_id=conversation.id, id__gt=after)
+        .exclude(role=Message.Role.NOTE)
+        .select_related("author")
+        .order_by("id")
+    )
     return [m async for m in query[: protocol.HISTORY_LIMIT]]
 
 

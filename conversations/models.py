@@ -36,6 +36,11 @@ class Conversation(models.Model):
         return f"Conversation {self.pk} with {self.bot}"
 
 
+def display_name(user) -> str:
+    """A person's name as customers and colleagues see it."""
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
 class Delivery(models.TextChoices):
     """Where an outgoing message is; platforms report delivered and read later, possibly out of order."""
 

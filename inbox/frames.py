@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
 
+from conversations.models import display_name
+
 GROUP_EVENT = "inbox.frame"  # channel-layer message type; the consumer forwards `frame` unchanged
 
 
 def group_name(workspace_id: int) -> str:
     return f"inbox.workspace.{workspace_id}"
-
-
-def display_name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
 def handoff(h) -> dict:

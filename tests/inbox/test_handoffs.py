@@ -206,3 +206,22 @@ async def test_an_agent_socket_dropping_mid_conversation_loses_nothing(asgi_serv
         await user.say("Hello?")
         live = await agent.until(lambda f: f["type"] == "message" and f["message"]["role"] == "user")
         assert live["message"]["text"] == "Hello?"
+
+
+async def test_a_returning_customer_sees_the_agents_replies_by_name_and_never_their_notes(asgi_server, bot, ana):
+    async with Agent(asgi_server, ana) as agent, customer(asgi_server, bot.public_key) as user:
+        await agent.connect()
+        ready = await user.start()
+        await user.say("I want to talk to a human")
+        handoff = await agent.until(lambda f: new_handoff(f, ready["conversation_id"]))
+        await agent.post(f"handoffs/{handoff['id']}/claim")
+        await agent.post(f"handoffs/{handoff['id']}/note", text="Looks like a fraud attempt, check ID")
+        await agent.post(f"handoffs/{handoff['id']}/reply", text="Hi, I can help with that.")
+        await user.until("agent_message")
+    # The customer reloads the page: the widget resumes with its token and gets the history again.
+    async with customer(asgi_server, bot.public_key) as again:
+        await again.send(type="start", token=ready["token"])
+        assert (await again.recv())["resumed"] is True
+        history = (await again.until("history"))[-1]["messages"]
+    assert [m["author"] for m in history if m["role"] == "agent"] == ["Ana"]
+    assert "fraud" not in json.dumps(history) and all(m["role"] != "note" for m in history)
