@@ -14,7 +14,7 @@ from bots.access import INBOX, workspaces_for
 from channels_app import protocol
 from conversations.models import Handoff
 from dialogue.db import db
-from inbox import frames, selectors
+from inbox import frames, presence, selectors
 from inbox.access import handoffs_for
 
 
@@ -48,12 +48,15 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             group = frames.group_name(workspace_id)
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
+        await presence.connected(self.user, self.channel_name)
         # Joined first, then the snapshot: a change in between arrives twice rather than never.
         await self.send_json(await db(selectors.snapshot)(self.user))
 
     async def disconnect(self, code):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.groups_joined:
+            await presence.disconnected(self.user, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
