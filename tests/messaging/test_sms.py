@@ -166,6 +166,24 @@ def test_the_same_webhook_three_times_at_once_gets_one_reply(connection, twilio)
     assert Message.objects.filter(role="user").count() == 1
 
 
+def test_a_channel_switched_off_in_the_admin_stops_answering(connection, twilio, admin_client):
+    form = {
+        "bot": connection.bot_id,
+        "kind": "sms",
+        "settings": "{}",
+        "phone_number": NUMBER,
+        "new_credentials": "",
+        "is_active": "",  # unticked
+    }
+    saved = admin_client.post(f"/admin/bots/channelconnection/{connection.pk}/change/", form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    response = text(twilio, connection, "Anyone there?")
+    assert response.status_code == 404 and b"No active channel" in response.content
+    assert not InboundEvent.objects.exists() and not twilio.sent
+    connection.refresh_from_db()
+    assert connection.credentials == {"account_sid": ACCOUNT, "auth_token": TOKEN}  # an empty box keeps them
+
+
 @pytest.mark.parametrize("keyword", ["STOP", "help", " Unsubscribe "])
 def test_opt_out_keywords_are_left_to_twilio(connection, twilio, keyword):
     assert text(twilio, connection, keyword).status_code == 200
