@@ -62,7 +62,7 @@ def main() -> None:
             from knowledge.models import Document, KnowledgeBase
             from tests.processes import start_worker
 
-            worker = start_worker(env, name="bench-ingest")
+            worker = start_worker(env)
             workspace = Workspace.objects.create(name="Bench", slug="bench")
             kb = KnowledgeBase.objects.create(
                 workspace=workspace, name="Bench", embedding_dimension=384, chunk_size=120, chunk_overlap=20

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -215,36 +214,10 @@ def main() -> None:
         bot = seed_bot(BOT_YAML)
         channels = connect(bot, fakes)
         server = start_server(env, PORT)
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "turns",
-                "-P",
-                "threads",
-                "--concurrency",
-                "32",
-                "-l",
-                "warning",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                "bench-turns@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        try:
-            from config.celery import app
+        from tests.processes import start_worker_on
 
-            deadline = time.monotonic() + 60
-            while not app.control.ping(timeout=0.5):
-                assert time.monotonic() < deadline, "the turns worker did not start"
+        worker = start_worker_on("turns", env, threads=32)  # as `make run` starts it
+        try:
             results = {}
             for kind, channel in channels.items():
                 asyncio.run(burst(kind, base, channel, fakes, 1, 9000))  # warm-up: first imports and connections
@@ -253,9 +226,8 @@ def main() -> None:
                     results[(kind, people)] = asyncio.run(burst(kind, base, channel, fakes, people, first))
                     first += people
         finally:
-            worker.terminate()
+            worker.stop()
             server.terminate()
-            worker.wait(15)
             server.wait(15)
     for fake in fakes.values():
         fake.stop()

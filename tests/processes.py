@@ -80,34 +80,25 @@ def start_asgi(env: dict[str, str]) -> tuple[Process, str]:
     raise RuntimeError("ASGI server did not answer /healthz:\n" + proc.log())
 
 
-def start_worker(env: dict[str, str], name: str = "test") -> Process:
+def start_worker(env: dict[str, str]) -> Process:
+    """The session's worker, on Celery's default queue."""
+    return start_worker_on("celery", env)
+
+
+def start_worker_on(queue: str, env: dict[str, str], *, threads: int = 0) -> Process:
+    """A worker of its own queue, so the session's shared worker never takes these tasks; with
+    `threads`, a threaded one like the messaging worker `make run` starts."""
     from config.celery import app
 
-    proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-P",
-            "solo",
-            "-l",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"{name}-{time.time_ns()}@%h",
-        ],
-        env,
-        "worker",
-    )
+    name = f"{queue}-{time.time_ns()}@{socket.gethostname()}"
+    pool = ["-P", "threads", "-c", str(threads)] if threads else ["-P", "solo"]
+    args = [sys.executable, "-m", "celery", "-A", "config", "worker", *pool, "-Q", queue, "-n", name]
+    proc = Process([*args, "-l", "info", "--without-gossip", "--without-mingle"], env, "worker")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if not proc.alive():
             raise RuntimeError("Celery worker exited:\n" + proc.log())
-        if app.control.ping(timeout=0.5):
+        if app.control.ping(destination=[name], timeout=0.5):
             return proc
     proc.stop()
     raise RuntimeError("Celery worker did not answer ping:\n" + proc.log())

@@ -11,41 +11,17 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from bots.models import Workspace
-from bots.services import publish_bot
-from bots.yaml_io import import_bot
 from tests.chat.conftest import open_chat
 from tests.conftest import vendor_env
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.fakes.zendesk_server import FakeZendesk
-from tests.knowledge.test_worker_killed import start_worker_on
-from tests.processes import start_asgi
+from tests.inbox.conftest import make_bot
+from tests.processes import start_asgi, start_worker_on
 from tests.services import subprocess_env
 
 QUEUE = "integrations-tests"
 MAX_ATTEMPTS = 3
 ZENDESK_EMAIL, ZENDESK_TOKEN = "bot@acme.example", "zd-test-token"
-
-BOT_YAML = """
-switchboard: 1
-name: Help Bot
-slug: help-bot
-greeting: Hello from Help Bot!
-prompts:
-  - name: answer
-    system: You are a helpful assistant.
-escalation_rules:
-  - name: Asks for a person
-    trigger: explicit_request
-    queue: support
-    message: Of course, I'm connecting you with a person.
-flows:
-  - name: main
-    is_entry: true
-    graph:
-      entry: answer
-      nodes:
-        - {id: answer, kind: llm, prompt: answer}
-"""
 
 
 @pytest.fixture(scope="session")
@@ -97,10 +73,9 @@ def live(integrations_worker, integrations_server, receiver, fake_zendesk, fake_
 
 @pytest.fixture
 def bot(transactional_db):
-    workspace = Workspace.objects.create(name="Acme", slug="acme", tool_allowed_hosts=["127.0.0.1"])
-    bot = import_bot(workspace=workspace, text=BOT_YAML)
-    publish_bot(bot=bot, user=None)
-    return bot
+    # The receiver and Zendesk fakes listen on loopback, which the workspace must allow.
+    Workspace.objects.create(name="Acme", slug="acme", tool_allowed_hosts=["127.0.0.1"])
+    return make_bot("acme")
 
 
 async def ask_for_a_person(base: str, public_key: str) -> None:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-import sys
 import time
 
 import pytest
 
-from config.celery import app
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.tasks import ingest_document
 from tests.conftest import vendor_env
 from tests.fakes.openai_server import FakeOpenAI
 from tests.knowledge.conftest import wait_until_done
-from tests.processes import Process
+from tests.processes import start_worker_on
 from tests.services import subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,20 +26,6 @@ class SlowEmbeddings(FakeOpenAI):
     async def _embeddings(self, send, payload):
         await asyncio.sleep(1.5)
         await super()._embeddings(send, payload)
-
-
-def start_worker_on(queue: str, env: dict[str, str]) -> Process:
-    """A worker of its own queue, so the session's shared worker never takes these tasks."""
-    name = f"{queue}-{time.time_ns()}@{socket.gethostname()}"
-    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", queue, "-n", name]
-    proc = Process([*args, "-l", "info", "--without-gossip", "--without-mingle"], env, "worker")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.alive(), proc.log()
-        if app.control.ping(destination=[name], timeout=0.5):
-            return proc
-    proc.stop()
-    raise AssertionError("worker did not start:\n" + proc.log())
 
 
 def kill_while_embedding(document: Document, slow: FakeOpenAI, queue: str) -> None:

@@ -7,36 +7,19 @@ turns and each worker's environment names the fakes it needs.
 
 from __future__ import annotations
 
-import socket
-import sys
 import time
 
 import pytest
 
-from config.celery import app
 from tests.conftest import vendor_env
-from tests.processes import Process
+from tests.processes import Process, start_worker_on
 from tests.services import subprocess_env
 
 
 def start_turns_worker(fake_openai_server, *, queue: str = "", **env: str) -> tuple[Process, str]:
-    """A worker with many threads on a fresh queue (or `queue`), like the one `make run` starts for messaging."""
+    """A threaded worker on a fresh queue (or `queue`), like the one `make run` starts for messaging."""
     queue = queue or f"turns-{time.time_ns()}"
-    name = f"{queue}@{socket.gethostname()}"
-    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "8", "-Q", queue]
-    proc = Process(
-        [*args, "-n", name, "-l", "info", "--without-gossip", "--without-mingle"],
-        subprocess_env(**vendor_env(fake_openai_server), **env),
-        "turns-worker",
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError("turns worker exited:\n" + proc.log())
-        if app.control.ping(destination=[name], timeout=0.5):
-            return proc, queue
-    proc.stop()
-    raise RuntimeError("turns worker did not answer ping:\n" + proc.log())
+    return start_worker_on(queue, subprocess_env(**vendor_env(fake_openai_server), **env), threads=8), queue
 
 
 def wait_for(predicate, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
