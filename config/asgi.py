@@ -9,9 +9,18 @@ django_asgi = get_asgi_application()  # must run before importing anything that 
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.bare_http import BareASGIHandler  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from dialogue import tokens  # noqa: E402
 
 tokens.preload()
+webhooks = BareASGIHandler()
+WEBHOOKS = "/hooks/"  # channels_app.urls: signed by the platforms, answered without the middleware stack
 
-application = ProtocolTypeRouter({"http": django_asgi, "websocket": URLRouter(websocket_urlpatterns)})
+
+async def http(scope, receive, send):
+    app = webhooks if scope["path"].startswith(WEBHOOKS) else django_asgi
+    await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": http, "websocket": URLRouter(websocket_urlpatterns)})

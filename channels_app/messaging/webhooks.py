@@ -9,6 +9,7 @@ turn runs.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +22,8 @@ from dialogue.db import db
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # platforms send a few KB; anything larger is not theirs
+CONNECTION_TTL_S = 5.0
+_connections: dict[tuple[str, str], tuple[float, ChannelConnection]] = {}
 
 
 @csrf_exempt
@@ -38,16 +41,30 @@ async def webhook(request, kind: str, key: str, endpoint: str = "events"):
     return adapter.ack(request)
 
 
-def _verified(request, kind: str, key: str):
-    """The adapter, connection and parsed items of a verified request, or the response refusing it."""
-    adapter = adapter_for(kind)
+def _connection(kind: str, key: str) -> ChannelConnection | None:
+    """The active connection with this webhook key, remembered for a few seconds: a burst of
+    webhooks looks it up once. Only connections that exist are remembered, so made-up keys cannot
+    fill the memory; a change in the admin (switched off, new secret) applies within CONNECTION_TTL_S."""
+    now = time.monotonic()
+    cached = _connections.get((kind, key))
+    if cached is not None and now - cached[0] < CONNECTION_TTL_S:
+        return cached[1]
     connection = (
         ChannelConnection.objects.filter(kind=kind, webhook_key=key, is_active=True)
         .select_related("bot__workspace")
         .first()
-        if adapter is not None
-        else None
     )
+    if connection is None:
+        _connections.pop((kind, key), None)
+    else:
+        _connections[(kind, key)] = (now, connection)
+    return connection
+
+
+def _verified(request, kind: str, key: str):
+    """The adapter, connection and parsed items of a verified request, or the response refusing it."""
+    adapter = adapter_for(kind)
+    connection = _connection(kind, key) if adapter is not None else None
     if connection is None:
         return HttpResponseNotFound("No active channel has this webhook address. Copy it again from the admin.")
     if request.method not in ("GET", "POST"):
