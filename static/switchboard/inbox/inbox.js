@@ -313,7 +313,7 @@ function renderContext() {
       ["Reason", TRIGGERS[why.trigger] || p.handoff.reason],
       ["Rule", why.rule],
       ["Asked for a person", why.explicit_ask === undefined ? "" : why.explicit_ask ? "Yes" : "No"],
-      ["Mood", mood === null ? "" : `${mood <= -0.5 ? "Frustrated" : mood < 0.05 ? "Neutral" : "Positive"} (${mood})`],
+      ["Mood", mood === null ? "" : `${mood <= -0.5 ? "Frustrated" : mood <= -0.05 ? "Unhappy" : mood < 0.05 ? "Neutral" : "Positive"} (${mood})`],
       ["Understood", why.intent ? `${why.intent} (${Math.round((why.confidence || 0) * 100)}% sure)` : why.low_confidence_streak ? `Not understood ${why.low_confidence_streak}× in a row` : ""],
       ["Tool failures", why.tool_failures || ""],
     ])),
