@@ -34,6 +34,7 @@ class Incoming:
     payload: str = ""
     media: dict = field(default_factory=dict)
     name: str = ""
+    sent_at: int = 0  # when the person sent it (unix seconds), where the platform says; retries arrive late
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bots.models import ChannelConnection
@@ -77,13 +77,16 @@ def record(connection_id: int, item: Incoming) -> InboundEvent:
     """The event's row (made once, by the first worker that gets it) with its thread, the person's
     latest address and the time they last wrote (WhatsApp's service window counts from it)."""
     now = timezone.now()
+    wrote = min(datetime.fromtimestamp(item.sent_at, tz=UTC), now) if item.sent_at else now
     thread, created = ChannelThread.objects.get_or_create(
         connection_id=connection_id,
         key=item.thread_key,
-        defaults={"address": item.address, "contact_id": item.contact, "last_inbound_at": now},
+        defaults={"address": item.address, "contact_id": item.contact, "last_inbound_at": wrote},
     )
-    if not created:
-        ChannelThread.objects.filter(pk=thread.pk).update(last_inbound_at=now, address=item.address)
+    if not created:  # a late retry of an older message never moves the time back
+        ChannelThread.objects.filter(pk=thread.pk).filter(
+            Q(last_inbound_at__lt=wrote) | Q(last_inbound_at__isnull=True)
+        ).update(last_inbound_at=wrote, address=item.address)
     event, _ = InboundEvent.objects.get_or_create(
         connection_id=connection_id, event_id=item.event_id, defaults={"thread": thread}
     )

@@ -247,6 +247,9 @@ def _incoming(message: dict, contacts: list[dict]) -> Incoming:
     address = {"to": phone} if phone else {"recipient": user_id}
     fields = {"event_id": wamid, "thread_key": key, "address": address, "contact": f"whatsapp:{key}"}
     fields["name"] = str(_object(contact, "profile").get("name", ""))
+    # Meta retries for days: the service window counts from when the person wrote, not from delivery.
+    sent_at = str(message.get("timestamp", ""))
+    fields["sent_at"] = int(sent_at) if sent_at.isdigit() else 0
     kind = message.get("type")
     if kind == "text":
         return Incoming(**fields, text=str(_object(message, "text").get("body", "")))

@@ -5,17 +5,15 @@ turn, and everything a person on WhatsApp (or the builder) would notice."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+import time
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from bots.models import ChannelConnection, Workspace
 from bots.services import create_api_key, publish_bot
 from bots.yaml_io import import_bot
 from channels_app.models import ChannelThread, InboundEvent
-from channels_app.tasks import deliver_pending
 from conversations.models import Conversation, Message
 from tests.fakes import whatsapp_server as meta
 from tests.fakes.deepgram_server import FakeDeepgram
@@ -321,21 +319,18 @@ def test_a_permanent_refusal_is_recorded_in_plain_words_and_not_retried(connecti
     assert len(graph.attempts) == 1 and not graph.sent
 
 
-def test_outside_the_24_hour_window_nothing_is_sent_and_the_builder_sees_why(connection, graph, whatsapp_worker):
-    say(connection, "Hello")
-    wait_for(lambda: Message.objects.filter(role="bot", delivery="sent").exists(), message="the first reply")
-    attempts = len(graph.attempts)
-    ChannelThread.objects.update(last_inbound_at=timezone.now() - timedelta(hours=25))  # a day passes
-    conversation = Conversation.objects.get()
-    # An agent's follow-up, stored waiting to be sent as the inbox stores it.
-    late = Message.objects.create(
-        conversation=conversation, role="agent", text="Following up on your question", delivery="pending"
-    )
-    deliver_pending.apply_async(args=[conversation.pk], queue=whatsapp_worker)
-    wait_for(lambda: Message.objects.filter(pk=late.pk, delivery="failed").exists(), message="the refusal")
-    late.refresh_from_db()
-    assert "24 hours" in late.delivery_error and "not sent" in late.delivery_error
-    assert len(graph.attempts) == attempts  # Meta was not even asked
+def test_outside_the_24_hour_window_nothing_is_sent_and_the_builder_sees_why(connection, graph):
+    # Meta kept retrying a message for a day: the window counts from when the person wrote it.
+    day_ago = str(int(time.time()) - 25 * 3600)
+    say(connection, "Hello, are you there?", timestamp=day_ago)
+    answered()
+    refused = list(Message.objects.filter(role="bot"))
+    assert refused and all(m.delivery == "failed" for m in refused)
+    assert "24 hours" in refused[-1].delivery_error and "not sent" in refused[-1].delivery_error
+    assert not graph.attempts  # Meta was not even asked
+    # The person writes again: the window is open and the bot answers.
+    say(connection, "Hello again")
+    wait_for(lambda: Message.objects.filter(role="bot", delivery="sent").exists(), message="the reply")
 
 
 def test_malformed_and_foreign_notifications(connection, graph):
