@@ -61,7 +61,6 @@ class Outgoing:
     buttons: list[dict] = field(default_factory=list)  # [{"title", "payload"}]
     citations: list[dict] = field(default_factory=list)
     replace: str = ""  # the platform id of a message to update instead (Slack's streamed reply)
-    free_form: bool = True  # False for messages the platform allows outside a service window
 
 
 class SendError(Exception):

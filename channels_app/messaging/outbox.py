@@ -68,7 +68,7 @@ async def deliver_pending(conversation_id: int, *, owner: str | None = None) -> 
         for m in messages:
             raw = await cache.aget(_key(m.pk))
             outgoing = Outgoing(**raw) if raw else Outgoing(text=m.text, buttons=m.buttons, citations=m.citations)
-            closed = adapter.window_closed(thread) if outgoing.free_form else ""
+            closed = adapter.window_closed(thread)  # every message sent is free-form (no templates)
             if closed:
                 await db(_mark)(m.pk, Delivery.FAILED, error=closed)
             else:
