@@ -7,6 +7,7 @@ import signal
 import threading
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.test import Client
 
@@ -182,6 +183,20 @@ def test_a_channel_switched_off_in_the_admin_stops_answering(connection, twilio,
     assert not InboundEvent.objects.exists() and not twilio.sent
     connection.refresh_from_db()
     assert connection.credentials == {"account_sid": ACCOUNT, "auth_token": TOKEN}  # an empty box keeps them
+
+
+def test_an_oversized_streamed_body_is_refused_with_413_through_the_real_server(connection, asgi_server):
+    path, _ = webhook_url(connection)
+
+    def chunks():  # 8 MB streamed without a Content-Length, as a misbehaving sender would
+        for _ in range(128):
+            yield b"Body=" + b"x" * 65536
+
+    refused = httpx.post(
+        asgi_server + path, content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert refused.status_code == 413
+    assert not InboundEvent.objects.exists()
 
 
 @pytest.mark.parametrize("keyword", ["STOP", "help", " Unsubscribe "])
