@@ -13,6 +13,8 @@ import time
 
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from bots.models import ChannelConnection
 from channels_app.messaging import intake
@@ -37,7 +39,14 @@ async def webhook(request, kind: str, key: str, endpoint: str = "events"):
     if isinstance(outcome, HttpResponse):
         return outcome
     adapter, connection, items = outcome
-    await intake.accept(connection, items)
+    try:
+        await intake.accept(connection, items)
+    except (RedisError, KombuError, OSError):
+        # Nothing was let through: every platform delivers again after a non-2xx answer.
+        log.exception("could not queue a %s webhook", connection.kind, extra={"channel_id": connection.pk})
+        return HttpResponse(
+            "Temporarily unable to accept messages; deliver again later.", status=503, headers={"Retry-After": "30"}
+        )
     return adapter.ack(request)
 
 

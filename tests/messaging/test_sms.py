@@ -199,6 +199,20 @@ def test_an_oversized_streamed_body_is_refused_with_413_through_the_real_server(
     assert not InboundEvent.objects.exists()
 
 
+def test_with_redis_unreachable_the_webhook_asks_to_be_delivered_again(connection, twilio, settings):
+    path, url = webhook_url(connection)
+    form, signature = twilio.inbound(url, sender=PERSON, receiver=NUMBER, body="Is anyone there?")
+    working = settings.REDIS_URL
+    settings.REDIS_URL = "unix:///nonexistent/redis.sock"
+    refused = Client().post(path, form, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert refused.status_code == 503 and refused["Retry-After"] == "30"
+    settings.REDIS_URL = working
+    # Twilio delivers it again once we answer non-2xx: nothing was marked as seen, so it goes through.
+    assert Client().post(path, form, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 200
+    wait_for(lambda: twilio.sent, message="the reply")
+    assert len(twilio.sent) == 1 and "Is anyone there?" in twilio.sent[0]["form"]["Body"]
+
+
 @pytest.mark.parametrize("keyword", ["STOP", "help", " Unsubscribe "])
 def test_opt_out_keywords_are_left_to_twilio(connection, twilio, keyword):
     assert text(twilio, connection, keyword).status_code == 200
