@@ -41,7 +41,7 @@ async def handle(connection_id: int, event_id: str) -> str:
     connection = event.connection
     chat = await chat_for_bot(connection.bot)
     if isinstance(chat, str):
-        await db(intake.finish)(event, error="The bot is not published: publish it to answer on this channel.")
+        await _finish(event, item, error="The bot is not published: publish it to answer on this channel.")
         return chat
     conversation, new = await db(_conversation_for)(event.thread, chat, connection.kind)
     owner = f"inbound:{event.pk}"
@@ -63,12 +63,17 @@ async def handle(connection_id: int, event_id: str) -> str:
         log.exception("messaging turn failed", extra={"conversation_id": conversation.pk})
         await db(_store_direct_reply)(conversation.pk, item, Outgoing(text=APOLOGY))
         await outbox.deliver_pending(conversation.pk, owner=owner)
-        await db(intake.finish)(event, error="The turn failed; the person was sent an apology.")
+        await _finish(event, item, error="The turn failed; the person was sent an apology.")
         return "failed"
     await outbox.deliver_pending(conversation.pk, owner=owner)
-    await db(intake.finish)(event)
-    await async_client().delete(intake.raw_key(connection_id, event_id))
+    await _finish(event, item)
     return "answered"
+
+
+async def _finish(event, item: Incoming, *, error: str = "") -> None:
+    """The event is over (answered or failed): the raw message, which may hold personal data, goes."""
+    await db(intake.finish)(event, error=error)
+    await async_client().delete(intake.raw_key(event.connection_id, item.event_id))
 
 
 async def _turn(conversation: Conversation, chat: Chat, inbound: Inbound, owner: str, streamer) -> None:
