@@ -41,6 +41,11 @@ async def test_closing_the_last_inbox_tab_sets_an_online_agent_away_and_reopenin
         await until_presence(ana, bot.workspace, "away")
         await first.connect()
         await until_presence(ana, bot.workspace, "online")
+        # Closed here, not on leaving the block: the server's answer to the close writes to the
+        # database, and it must be done before the test's data is cleared.
+        await first.ws.close()
+        first.ws = None
+        await until_presence(ana, bot.workspace, "away")
 
 
 async def test_a_status_the_agent_chose_survives_closing_the_page(asgi_server, bot, ana):
