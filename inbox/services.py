@@ -322,11 +322,13 @@ def _give_back(handoff: Handoff, status: str) -> None:
     """The handoff closes with `status` and the bot speaks again, saying the queue's welcome back."""
     handoff.status, handoff.closed_at = status, timezone.now()
     handoff.save(update_fields=["status", "closed_at"])
-    conversation = handoff.conversation
+    _bot_speaks_again(handoff.conversation)
+    _say(handoff.conversation, queue_for(handoff.conversation.workspace_id, handoff.queue).back_to_bot_message)
+
+
+def _bot_speaks_again(conversation: Conversation) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.ACTIVE)
     conversation.status = Conversation.Status.ACTIVE
-    if status != Handoff.Status.CALLBACK:
-        _say(conversation, queue_for(conversation.workspace_id, handoff.queue).back_to_bot_message)
 
 
 async def _restore_session(conversation_id: int, since: datetime) -> None:
@@ -446,7 +448,7 @@ def answer_offer(*, offer_id: int, text: str) -> None:
         ticket = close_as_callback(handoff=handoff, kind=kind, contact=value)
         offer.answered_at = timezone.now()
         offer.save(update_fields=["answered_at"])
-        _give_back(handoff, Handoff.Status.CALLBACK)
+        _bot_speaks_again(conversation)
         _say(conversation, queue.callback_thanks.replace("{contact}", ticket.contact_masked))
 
 
