@@ -83,17 +83,18 @@ class Chat:
                 return frames
 
 
-def open_chat(base: str, public_key: str, **headers):
-    return _ChatContext(ws_url(base, public_key), headers)
+def open_chat(base: str, public_key: str, *, client: type[Chat] = Chat, **headers):
+    """`async with open_chat(...) as chat`: a widget socket, spoken through `client`."""
+    return _ChatContext(ws_url(base, public_key), headers, client)
 
 
 class _ChatContext:
-    def __init__(self, url, headers):
-        self.url, self.headers = url, headers
+    def __init__(self, url, headers, client):
+        self.url, self.headers, self.client = url, headers, client
 
     async def __aenter__(self) -> Chat:
         self._cm = connect(self.url, additional_headers=self.headers, ping_interval=None)
-        return Chat(await self._cm.__aenter__())
+        return self.client(await self._cm.__aenter__())
 
     async def __aexit__(self, *exc):
         await self._cm.__aexit__(*exc)

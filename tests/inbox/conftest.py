@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect
 from bots.models import Membership, Workspace
 from bots.services import publish_bot
 from bots.yaml_io import import_bot
+from tests.chat.conftest import Chat, open_chat
 
 BOT_YAML = """
 switchboard: 1
@@ -86,25 +87,12 @@ def ben(bot):
     return make_agent(bot.workspace, "ben", first_name="Ben")
 
 
-class Customer:
-    """The widget's side of a conversation, speaking `channels_app.protocol`."""
+class Customer(Chat):
+    """The widget's side of a conversation, with the steps the inbox tests repeat."""
 
     def __init__(self, ws):
-        self.ws = ws
+        super().__init__(ws)
         self.ready: dict = {}
-
-    async def send(self, **frame):
-        await self.ws.send(json.dumps(frame))
-
-    async def recv(self, timeout: float = 20) -> dict:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-
-    async def until(self, kind: str, timeout: float = 20) -> list[dict]:
-        frames = []
-        while True:
-            frames.append(await self.recv(timeout))
-            if frames[-1]["type"] == kind:
-                return frames
 
     async def start(self):
         await self.send(type="start")
@@ -170,16 +158,4 @@ class Agent:
 
 
 def customer(base: str, public_key: str):
-    return _CustomerContext(base.replace("http://", "ws://") + f"/ws/chat/{public_key}/")
-
-
-class _CustomerContext:
-    def __init__(self, url):
-        self.url = url
-
-    async def __aenter__(self) -> Customer:
-        self._cm = connect(self.url, ping_interval=None)
-        return Customer(await self._cm.__aenter__())
-
-    async def __aexit__(self, *exc):
-        await self._cm.__aexit__(*exc)
+    return open_chat(base, public_key, client=Customer)
