@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # its own Swagger UI files, so /api/docs works offline (no CDN)
     "bots",
     "knowledge",
     "dialogue",
