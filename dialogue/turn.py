@@ -42,6 +42,8 @@ import secrets as _secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
+from redis.exceptions import RedisError
+
 from bots.models import BotVersion, Secret
 from bots.schema import BotSnapshot
 from conversations import services
@@ -54,7 +56,7 @@ from dialogue.engine import Turn
 from dialogue.events import Event, Inbound, MessageDone, TextDelta
 from dialogue.runtime import Runtime
 
-LOCK_TTL_MS = 120_000  # a crashed process frees the conversation after this
+LOCK_TTL_MS = 30_000  # a crashed process frees the conversation after this; a live one renews it
 LOCK_WAIT_S = 10.0
 
 
@@ -77,6 +79,24 @@ return 0
 """
 
 
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+# Renewers of the locks this process holds: a turn longer than the TTL (a slow LLM, a tool that
+# takes its time) keeps its lock, so a second message cannot start the same conversation's turn.
+_renewers: dict[tuple[int, str], asyncio.Task] = {}
+
+
+async def _renew(key: str, token: str) -> None:
+    client = session.redis_client()
+    while True:
+        await asyncio.sleep(LOCK_TTL_MS / 3000)
+        with contextlib.suppress(RedisError):  # Redis away for a moment: try again at the next beat
+            if not await client.eval(_RENEW, 1, key, token, LOCK_TTL_MS):
+                return  # taken over (a retry of the same work) or released
+
+
 async def _acquire(conversation_id: int, owner: str | None = None) -> str:
     token = owner or _secrets.token_hex(8)
     key = f"sb:turnlock:{conversation_id}"
@@ -86,6 +106,7 @@ async def _acquire(conversation_id: int, owner: str | None = None) -> str:
         if time.monotonic() > deadline:
             raise TurnBusy("Another message of this conversation is still being answered.")
         await asyncio.sleep(0.02)
+    _renewers[(conversation_id, token)] = asyncio.create_task(_renew(key, token))
     return token
 
 
@@ -102,6 +123,9 @@ async def conversation_lock(conversation_id: int, owner: str | None = None):
 
 
 async def _release(conversation_id: int, token: str) -> None:
+    renewer = _renewers.pop((conversation_id, token), None)
+    if renewer is not None:
+        renewer.cancel()
     await session.redis_client().eval(_RELEASE, 1, f"sb:turnlock:{conversation_id}", token)
 
 
