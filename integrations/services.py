@@ -59,6 +59,11 @@ def webhook_deliveries_create(workspace_id: int, event: str, data: dict) -> list
     return [_delivery_create(endpoint, event, payload) for endpoint in endpoints]
 
 
+def webhook_send(endpoint: WebhookEndpoint, event: str, data: dict) -> WebhookDelivery:
+    """Send one event to one chosen endpoint, whatever it subscribed to (an alert rule names its webhook)."""
+    return _delivery_create(endpoint, event, data)
+
+
 def webhook_resend(delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a logged event again, as a new delivery (the old one stays in the log as it ended)."""
     return _delivery_create(delivery.endpoint, delivery.event, delivery.payload)
