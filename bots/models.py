@@ -23,8 +23,15 @@ class Workspace(models.Model):
     tool_allowed_hosts = models.JSONField(
         default=list,
         blank=True,
-        help_text="Host names your bots' tools may call even though they are on a private network, "
-        'e.g. ["localhost"]. Leave empty unless an internal service needs it: other private addresses are refused.',
+        help_text="If set, the only host names tools, knowledge URLs and webhooks may call, e.g. "
+        '["api.example.com", "*.example.org"]. Empty: any public host. The list only narrows: private '
+        "and internal addresses stay refused unless private networks are allowed below.",
+    )
+    allow_private_networks = models.BooleanField(
+        default=False,
+        help_text="Let tools, knowledge URLs and webhooks reach loopback and private addresses (10.x, 192.168.x, "
+        "localhost…). Only for an internal service you own: a builder could then reach anything on your network. "
+        "Cloud metadata addresses stay refused.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -368,6 +375,12 @@ class Secret(models.Model):
     )
     value_encrypted = models.TextField(editable=False)
     masked = models.CharField(max_length=20, editable=False, help_text="The first and last letters only.")
+    allowed_hosts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The only hosts this secret may be sent to, e.g. api.shop.com or *.shop.com. "
+        "A tool that would send it anywhere else fails and says so.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
