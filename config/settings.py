@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "studio",
     "integrations",
     "inbox",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,23 @@ INTEGRATIONS_QUEUE = env.str("INTEGRATIONS_QUEUE", default="celery")
 INTEGRATION_MAX_ATTEMPTS = env.int("INTEGRATION_MAX_ATTEMPTS", default=8)
 INTEGRATION_RETRY_BASE_MS = env.int("INTEGRATION_RETRY_BASE_MS", default=10_000)
 WEBHOOK_TIMEOUT_S = env.int("WEBHOOK_TIMEOUT_S", default=10)
+# Analytics roll-ups (current and previous hour and day) and SLO alert checks.
+CELERY_BEAT_SCHEDULE["analytics-rollups"] = {"task": "analytics.rollup_recent", "schedule": 300}
+CELERY_BEAT_SCHEDULE["analytics-alerts"] = {"task": "analytics.evaluate_alerts", "schedule": 60}
+# Alert e-mails go through this SMTP server (rules without addresses send none).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="switchboard@localhost")
+# Operators' view: Prometheus scrapes /metrics with this bearer token (unset: /metrics answers 404);
+# traces go over OTLP/HTTP when an endpoint is set; errors go to Sentry when a DSN is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="switchboard")
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
 # Web chat limits (widget WebSocket and the chat API); per IP counts every process, through Redis.
 CHAT_IP_MESSAGES_PER_MINUTE = env.int("CHAT_IP_MESSAGES_PER_MINUTE", default=120)
 CHAT_IP_CONNECTIONS_PER_MINUTE = env.int("CHAT_IP_CONNECTIONS_PER_MINUTE", default=60)
