@@ -31,6 +31,7 @@ class EmbeddedServices:
     redis_url: str | None = None
     _pg: object | None = None
     _redis: subprocess.Popen | None = None
+    _owns_redis: bool = True
     _stopped: bool = field(default=False)
 
     def stop(self) -> None:
@@ -43,7 +44,7 @@ class EmbeddedServices:
                 self._redis.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._redis.kill()
-        if self.redis_url:
+        if self.redis_url and self._owns_redis:
             _shutdown_redis(self.redis_url.removeprefix("unix://"))  # a server restarted on our socket
         if self._pg is not None:
             # pgserver stops the server once no registered process uses it any more.
@@ -59,6 +60,35 @@ def start(root: Path, *, postgres: bool = True, redis: bool = True) -> EmbeddedS
     if redis:
         services._redis, services.redis_url = _start_redis(root)
     return services
+
+
+def for_development(root: Path, environ: dict[str, str]) -> EmbeddedServices:
+    """What `make run` and `manage.py` do when `DATABASE_URL` / `REDIS_URL` are not set: use the
+    embedded services under `root`, joining the ones already running there (a `make run` in another
+    terminal) rather than starting second copies, and fill `environ` for development (DEBUG on, so
+    the secret keys are generated into `root`)."""
+    services = EmbeddedServices(root=root)
+    if not environ.get("DATABASE_URL"):
+        root.mkdir(parents=True, exist_ok=True)
+        services._pg, services.database_url = _start_postgres(root / "pg")  # pgserver joins a running server
+    if not environ.get("REDIS_URL"):
+        socket_path = root / "redis.sock"
+        if _redis_answers(socket_path):
+            services.redis_url, services._owns_redis = f"unix://{socket_path}", False
+        else:
+            services._redis, services.redis_url = _start_redis(root)
+    environ.update({k: v for k, v in environ_with(services).items() if k in ("DATABASE_URL", "REDIS_URL")})
+    environ.setdefault("DEBUG", "true")
+    return services
+
+
+def _redis_answers(socket_path: Path) -> bool:
+    import redis as redis_py
+
+    try:
+        return socket_path.exists() and redis_py.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping()
+    except (redis_py.RedisError, OSError):
+        return False
 
 
 def _start_postgres(pgdata: Path):

@@ -26,9 +26,8 @@ def main() -> int:
     os.chdir(ROOT)
     port = os.environ.get("PORT", "8000")
     host = os.environ.get("HOST", "127.0.0.1")
-    services = embedded.start(VAR, postgres=not os.environ.get("DATABASE_URL"), redis=not os.environ.get("REDIS_URL"))
-    env = embedded.environ_with(services)
-    env.setdefault("DEBUG", "true")  # `make run` is dev mode; production sets DEBUG itself
+    env = dict(os.environ)
+    services = embedded.for_development(VAR, env)  # `make run` is dev mode; production sets DEBUG itself
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
     env["PYTHONUNBUFFERED"] = "1"
 
