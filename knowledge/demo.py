@@ -1,6 +1,5 @@
 """The demo knowledge base, “Acme Help Center”, seeded by `make run` next to the demo bot."""
 
-from django.conf import settings
 from django.db import transaction
 
 from bots.models import Bot, Workspace
@@ -48,13 +47,10 @@ def seed_demo_knowledge(workspace: Workspace, bot: Bot) -> KnowledgeBase:
     """Create the help center once, attached to the demo bot; later runs leave people's edits alone.
 
     Articles are ingested here, synchronously, so the demo answers from its first second. With
-    no OpenAI key configured the knowledge base is full-text only and `make run` works offline.
+    no OpenAI key configured the built-in model embeds them, so `make run` works offline.
     """
     with transaction.atomic():
         kb, _ = KnowledgeBase.objects.get_or_create(workspace=workspace, name=NAME)
-        if not settings.OPENAI_API_KEY and not kb.documents.exists():
-            kb.embedding_provider = KnowledgeBase.Provider.NONE
-            kb.save(update_fields=["embedding_provider"])
         kb.bots.add(bot)
         existing = set(kb.documents.values_list("title", flat=True))
         for title, text in ARTICLES.items():

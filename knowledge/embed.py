@@ -1,19 +1,27 @@
 """Embedding providers, registered by the `KnowledgeBase.embedding_provider` string.
 
-`embedder_for(kb)` returns None when the knowledge base has no usable provider (provider
-"none", or "openai" with no API key configured): its documents are then indexed for
-full-text search only, and retrieval falls back to it.
+`embedding_choice(kb)` says which model really embeds a knowledge base: the OpenAI-compatible
+endpoint when one is configured, otherwise the built-in model (WordLlama's static token
+embeddings, whose weights ship inside the `wordllama` wheel: nothing is downloaded, it runs on
+the CPU at thousands of chunks a second). Only provider "none" means full-text search alone.
+Chunks record the dimension they were embedded with, so a knowledge base whose documents were
+embedded by the built-in model keeps answering after an API key is configured, until "Ingest
+again" re-embeds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
 
 BATCH_SIZE = 64  # texts per request: well under every provider's input limit for ~350-token chunks
+LOCAL_MODEL = "wordllama-l2-supercat"
+LOCAL_DIMENSION = 256
 
 
 class EmbeddingError(Exception):
@@ -87,23 +95,30 @@ def _openai(model: str, dimension: int, *, interactive: bool = False) -> Embedde
     return OpenAIEmbedder(model, dimension, interactive=interactive)
 
 
-@provider("local")
-@lru_cache(maxsize=4)  # loading a model takes seconds and hundreds of MB: once per process
-def _local(model: str, dimension: int, *, interactive: bool = False) -> Embedder | None:
-    """sentence-transformers, an optional extra (`pip install sentence-transformers`): absent = full text only."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        return None
+class LocalEmbedder:
+    """The built-in model: average of static token vectors, L2-normalised (cosine = dot product)."""
 
-    class LocalEmbedder:
-        def __init__(self):
-            self.model = SentenceTransformer(model)
+    def __init__(self):
+        import wordllama
+        from wordllama import WordLlama
 
-        def embed(self, texts: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in self.model.encode(texts, normalize_embeddings=True)]
+        # The package looks for its files under `cache_dir`; pointing it at its own folder (where
+        # the wheel put weights and tokenizer) and forbidding downloads keeps it offline.
+        self.model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        # An all-whitespace text pools to a zero vector; a space token keeps the division finite.
+        return self.model.embed([t if t.strip() else " ." for t in texts], norm=True).tolist()
+
+
+@lru_cache(maxsize=1)  # the weights are 16 MB: loaded once per process
+def local_embedder() -> LocalEmbedder:
     return LocalEmbedder()
+
+
+@provider("local")
+def _local(model: str, dimension: int, *, interactive: bool = False) -> Embedder | None:
+    return local_embedder()
 
 
 @provider("none")
@@ -111,8 +126,26 @@ def _none(model: str, dimension: int, *, interactive: bool = False) -> Embedder 
     return None
 
 
+@dataclass(frozen=True)
+class EmbeddingChoice:
+    provider: str
+    model: str
+    dimension: int
+
+
+def embedding_choice(kb) -> EmbeddingChoice | None:
+    """The model that embeds this knowledge base now: its endpoint when an API key is set, the
+    built-in model otherwise (or when chosen); None for full-text-only knowledge bases."""
+    if kb.embedding_provider == "none":
+        return None
+    if kb.embedding_provider == "openai" and settings.OPENAI_API_KEY:
+        return EmbeddingChoice("openai", kb.embedding_model, kb.embedding_dimension)
+    return EmbeddingChoice("local", LOCAL_MODEL, LOCAL_DIMENSION)
+
+
 def embedder_for(kb) -> Embedder | None:
-    return PROVIDERS[kb.embedding_provider](kb.embedding_model, kb.embedding_dimension)
+    choice = embedding_choice(kb)
+    return None if choice is None else PROVIDERS[choice.provider](choice.model, choice.dimension)
 
 
 @lru_cache(maxsize=2048)
@@ -121,10 +154,8 @@ def _cached_query_vector(provider_name: str, model: str, dimension: int, base_ur
     return None if embedder is None else tuple(embedder.embed([query])[0])
 
 
-def query_vector(kb, query: str) -> list[float] | None:
-    """The query's vector for this knowledge base's model; repeated questions skip the network.
+def query_vector(choice: EmbeddingChoice, query: str) -> list[float] | None:
+    """The query's vector for this model; repeated questions skip the network.
     Raises `EmbeddingError` when the provider fails (failures are not cached)."""
-    vector = _cached_query_vector(
-        kb.embedding_provider, kb.embedding_model, kb.embedding_dimension, settings.OPENAI_BASE_URL, query
-    )
+    vector = _cached_query_vector(choice.provider, choice.model, choice.dimension, settings.OPENAI_BASE_URL, query)
     return None if vector is None else list(vector)

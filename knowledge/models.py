@@ -14,17 +14,17 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from pgvector.django import VectorField
 
-# Each has its own partial HNSW index (see the migration): 384 = MiniLM-class local models,
-# 768 = nomic/bge-base class, 1536 = OpenAI text-embedding-3-small and ada-002.
-SUPPORTED_DIMENSIONS = (384, 768, 1536)
+# Each has its own partial HNSW index (see the migrations): 256 = the built-in model,
+# 384 = MiniLM-class models, 768 = nomic/bge-base class, 1536 = OpenAI text-embedding-3-small and ada-002.
+SUPPORTED_DIMENSIONS = (256, 384, 768, 1536)
 # The Postgres text-search configuration of the generated `search` column.
 TEXT_SEARCH_CONFIG = "english"
 
 
 class KnowledgeBase(models.Model):
     class Provider(models.TextChoices):
-        OPENAI = "openai", "OpenAI-compatible embeddings endpoint"
-        LOCAL = "local", "Local sentence-transformers model (optional extra)"
+        OPENAI = "openai", "OpenAI-compatible endpoint (the built-in model while no API key is set)"
+        LOCAL = "local", "Built-in model (runs on this server, no API key)"
         NONE = "none", "None — full-text search only"
 
     workspace = models.ForeignKey("bots.Workspace", on_delete=models.CASCADE, related_name="knowledge_bases")
@@ -36,11 +36,14 @@ class KnowledgeBase(models.Model):
         default=Provider.OPENAI,
         help_text="Who turns text into vectors for meaning-based search. With none, search matches words only.",
     )
-    embedding_model = models.CharField(max_length=120, default="text-embedding-3-small")
+    embedding_model = models.CharField(
+        max_length=120, default="text-embedding-3-small", help_text="The endpoint's model (the built-in model has one)."
+    )
     embedding_dimension = models.PositiveIntegerField(
         default=1536,
         choices=[(d, str(d)) for d in SUPPORTED_DIMENSIONS],
-        help_text="Length of the model's vectors. Changing it means ingesting the documents again.",
+        help_text="Length of the endpoint model's vectors (the built-in model's are 256). "
+        "Changing it means ingesting the documents again.",
     )
     chunk_size = models.PositiveIntegerField(default=350, help_text="Target size of a chunk, in tokens.")
     chunk_overlap = models.PositiveIntegerField(default=50, help_text="Tokens repeated between neighbouring chunks.")
@@ -56,6 +59,9 @@ class KnowledgeBase(models.Model):
     @property
     def uses_embeddings(self) -> bool:
         return self.embedding_provider != self.Provider.NONE
+
+
+RESYNC_CHOICES = [(0, "Never"), (24, "Daily"), (168, "Weekly")]
 
 
 class Document(models.Model):
@@ -87,6 +93,18 @@ class Document(models.Model):
     crawl_depth = models.PositiveSmallIntegerField(default=0)
     crawl_max_pages = models.PositiveSmallIntegerField(default=20)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="crawled_pages")
+    supersedes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="superseded_by",
+        help_text="The older document this one replaces: its passages then never outrank this one's.",
+    )
+    version = models.PositiveIntegerField(default=0, help_text="How many times new content replaced the chunks.")
+    resync_hours = models.PositiveIntegerField(
+        "re-sync every", default=0, choices=RESYNC_CHOICES, help_text="Web pages only: fetch again on a schedule."
+    )
     content_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the normalised text.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True, help_text="Why ingestion failed, in plain words.")
@@ -103,6 +121,15 @@ class Document(models.Model):
 
     def __str__(self):
         return self.title or self.file_name or self.url or f"Document {self.pk}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.supersedes_id is not None:
+            if self.supersedes_id == self.pk:
+                raise ValidationError({"supersedes": "A document cannot supersede itself."})
+            if self.supersedes.kb_id != self.kb_id:
+                raise ValidationError({"supersedes": "Choose a document of the same knowledge base."})
 
     @property
     def citation_source(self) -> str:

@@ -9,8 +9,11 @@ Two ranked lists, fused by reciprocal rank fusion (score = Σ 1 / (60 + rank), C
 * vectors — cosine nearest neighbours through the per-dimension HNSW index, one query per
   embedding model among the knowledge bases asked for (usually one).
 
-Knowledge bases without embeddings (provider "none", or no API key) are searched by full text
-alone. The query embedding is the only network call; repeated questions reuse it (see embed).
+Knowledge bases without embeddings (provider "none") are searched by full text alone. The
+query embedding is the only possible network call; repeated questions reuse it (see embed).
+
+Passages of a document that another one supersedes are ranked after every current passage
+found: an outdated policy may still answer when nothing current does, but never first.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from knowledge.embed import EmbeddingError, query_vector
+from knowledge.embed import EmbeddingError, embedding_choice, query_vector
 from knowledge.models import SUPPORTED_DIMENSIONS, TEXT_SEARCH_CONFIG, KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -86,6 +89,11 @@ LIMIT %(n)s
 """  # noqa: S608
 
 
+_SUPERSEDED_SQL = """
+SELECT c.id FROM knowledge_chunk c
+WHERE c.id = ANY(%s) AND EXISTS (SELECT 1 FROM knowledge_document n WHERE n.supersedes_id = c.document_id)
+"""
+
 _DETAILS_SQL = """
 SELECT c.id, c.text, c.heading, d.title, COALESCE(NULLIF(d.url, ''), NULLIF(d.file_name, ''), d.title)
 FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
@@ -107,9 +115,14 @@ def retrieve(
             rankings["fulltext"] = _fulltext_ranking(cur, kb_ids, query)
         if "vector" in methods:
             rankings["vector"] = _vector_ranking(cur, kb_ids, query)
-        fused = _fuse(rankings)[:top_k]
+        fused = _fuse(rankings)
         if not fused:
             return []
+        cur.execute(_SUPERSEDED_SQL, [[chunk_id for chunk_id, _, _ in fused]])
+        outdated = {row[0] for row in cur.fetchall()}
+        if outdated:  # a stable sort keeps the fused order within current and within outdated passages
+            fused.sort(key=lambda item: item[0] in outdated)
+        fused = fused[:top_k]
         cur.execute(_DETAILS_SQL, [[chunk_id for chunk_id, _, _ in fused]])
         details = {row[0]: row[1:] for row in cur.fetchall()}
     return [
@@ -139,17 +152,16 @@ def _fulltext_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
 
 
 def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups = defaultdict(list)
     for kb in KnowledgeBase.objects.filter(pk__in=kb_ids).exclude(embedding_provider=KnowledgeBase.Provider.NONE):
-        groups[(kb.embedding_provider, kb.embedding_model, kb.embedding_dimension)].append(kb.pk)
+        groups[embedding_choice(kb)].append(kb.pk)
     if not groups:
         return []
     scored: list[tuple[int, int]] = []  # (rank within its model, chunk id): models' distances don't compare
-    for (provider, model, dim), ids in groups.items():
+    for choice, ids in groups.items():
+        dim = choice.dimension
         try:
-            vector = query_vector(
-                KnowledgeBase(embedding_provider=provider, embedding_model=model, embedding_dimension=dim), query
-            )
+            vector = query_vector(choice, query)
         except EmbeddingError:
             # An embeddings outage must not cost the answer: full text still finds it.
             logger.warning("query embedding failed; answering from full-text search only")

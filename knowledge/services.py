@@ -19,14 +19,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from config.logging import bind, reset
+from dialogue import netguard
 from knowledge import chunk as chunking
-from knowledge.embed import BATCH_SIZE, EmbeddingError, embedder_for
+from knowledge.embed import BATCH_SIZE, EmbeddingError, embedder_for, embedding_choice
 from knowledge.extract import Extracted, ExtractionError, extract, kind_for_content_type, kind_for_name
 from knowledge.fetch import fetch_page, robots_for, same_site_links
-from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.models import RESYNC_CHOICES, Chunk, Document, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,9 @@ def document_add_files(*, kb: KnowledgeBase, uploads: list[UploadedFile]) -> lis
         return [document_add_file(kb=kb, upload=upload) for upload in uploads]
 
 
-def document_add_url(*, kb: KnowledgeBase, url: str, crawl_depth: int = 0, crawl_max_pages: int = 20) -> Document:
+def document_add_url(
+    *, kb: KnowledgeBase, url: str, crawl_depth: int = 0, crawl_max_pages: int = 20, resync_hours: int = 0
+) -> Document:
     url = url.strip()
     try:
         URLValidator(schemes=["http", "https"])(url)
@@ -89,11 +93,18 @@ def document_add_url(*, kb: KnowledgeBase, url: str, crawl_depth: int = 0, crawl
         raise UploadRefused(f"“{url}” is not a web address. It should start with https://")
     if not 0 <= crawl_depth <= 3 or not 1 <= crawl_max_pages <= 200:
         raise UploadRefused("A crawl can follow links at most 3 deep and read between 1 and 200 pages.")
+    if resync_hours not in dict(RESYNC_CHOICES):
+        raise UploadRefused("Re-sync can be never (0), daily (24) or weekly (168).")
     if kb.documents.filter(url=url).exists():
         raise UploadRefused(f"{url} is already in this knowledge base. Use “Ingest again” to fetch it anew.")
     with transaction.atomic():
         document = Document.objects.create(
-            kb=kb, source=Document.Source.URL, url=url, crawl_depth=crawl_depth, crawl_max_pages=crawl_max_pages
+            kb=kb,
+            source=Document.Source.URL,
+            url=url,
+            crawl_depth=crawl_depth,
+            crawl_max_pages=crawl_max_pages,
+            resync_hours=resync_hours,
         )
         _queue(document)
     return document
@@ -149,6 +160,35 @@ def documents_resume_stalled() -> int:
     return count
 
 
+def document_set_supersedes(*, document: Document, supersedes: Document | None) -> Document:
+    """Mark `document` as the current version of `supersedes` (None: of nothing). Raises
+    `UploadRefused` for a document of another knowledge base or itself, and changes nothing."""
+    document.supersedes = supersedes
+    try:
+        document.clean()
+    except ValidationError as exc:
+        raise UploadRefused(" ".join(exc.messages))
+    Document.objects.filter(pk=document.pk).update(supersedes=supersedes, updated_at=timezone.now())
+    return document
+
+
+def documents_resync_due() -> int:
+    """Fetch again the web sources whose re-sync interval has passed since they were last read,
+    with the pages their crawl found; unchanged pages are skipped by their fingerprint."""
+    now = timezone.now()
+    count = 0
+    roots = Document.objects.filter(source=Document.Source.URL, parent=None, resync_hours__gt=0).exclude(
+        status__in=Document.IN_PROGRESS
+    )
+    for root in roots:
+        if root.ingested_at and root.ingested_at > now - timedelta(hours=root.resync_hours):
+            continue
+        for document in [root, *root.crawled_pages.exclude(status__in=Document.IN_PROGRESS)]:
+            document_reingest(document=document)
+            count += 1
+    return count
+
+
 def document_delete(*, document: Document) -> None:
     """Remove the document, its chunks (cascade), its crawled pages and its stored file."""
     names = [d.file.name for d in [document, *document.crawled_pages.all()] if d.file]
@@ -164,9 +204,9 @@ def _update(document_id: int, **fields) -> None:
     Document.objects.filter(pk=document_id).update(updated_at=timezone.now(), **fields)
 
 
-def _allowed_hosts(kb: KnowledgeBase) -> list[str]:
-    # Hosts the workspace trusts on purpose (its own intranet); everyone else is SSRF-checked.
-    return list(kb.workspace.tool_allowed_hosts or [])
+def _outbound_policy(kb: KnowledgeBase) -> netguard.Policy:
+    # The workspace's own outbound rules: the same a tool call meets.
+    return netguard.Policy.for_workspace(kb.workspace)
 
 
 def _read(document: Document) -> Extracted:
@@ -180,17 +220,16 @@ def _read(document: Document) -> Extracted:
         except FileNotFoundError:
             raise ExtractionError("The uploaded file is missing from storage. Upload it again.")
         return extract(kind, data)
-    page = fetch_page(document.url, _allowed_hosts(document.kb))
+    page = fetch_page(document.url, _outbound_policy(document.kb))
     return extract(kind_for_content_type(page.content_type, document.url), page.content)
 
 
-def _fingerprint(kb: KnowledgeBase, text: str, embedded: bool) -> str:
+def _fingerprint(kb: KnowledgeBase, text: str) -> str:
     """Changes when the text or anything that shapes its chunks and vectors changes (an API key
-    configured since the last run included: the chunks then get vectors)."""
-    recipe = (
-        f"{kb.chunk_size}:{kb.chunk_overlap}:{embedded}:{kb.embedding_provider}:"
-        f"{kb.embedding_model}:{kb.embedding_dimension}"
-    )
+    configured since the last run included: the endpoint's vectors then replace the built-in model's)."""
+    choice = embedding_choice(kb)
+    model = f"{choice.provider}:{choice.model}:{choice.dimension}" if choice else "none"
+    recipe = f"{kb.chunk_size}:{kb.chunk_overlap}:{model}"
     return hashlib.sha256(f"{recipe}\n{text}".encode()).hexdigest()
 
 
@@ -232,7 +271,7 @@ def _ingest(document: Document) -> str:
     if not text:
         raise ExtractionError("We found no text in this document.")
     embedder = embedder_for(kb)
-    digest = _fingerprint(kb, text, embedded=embedder is not None)
+    digest = _fingerprint(kb, text)
     title = (document.title or extracted.title or document.file_name or document.url)[:300]
     if digest == document.content_hash and document.chunks.exists():
         _update(document.pk, status=Document.Status.READY, progress=100, title=title)
@@ -263,7 +302,8 @@ def _embedding_input(piece: chunking.Piece) -> str:
 
 def _swap_chunks(document, pieces, vectors, *, digest: str, title: str, chars: int) -> bool:
     kb = document.kb
-    dim = kb.embedding_dimension
+    choice = embedding_choice(kb)
+    dim = choice.dimension if choice else None
     with transaction.atomic():
         # The row lock serialises two runs of the same document (a redelivered task and a retry).
         if not Document.objects.select_for_update().filter(pk=document.pk).exists():
@@ -293,6 +333,7 @@ def _swap_chunks(document, pieces, vectors, *, digest: str, title: str, chars: i
             title=title,
             content_hash=digest,
             chunk_count=len(pieces),
+            version=F("version") + 1,
             token_count=sum(p.tokens for p in pieces),
             char_count=chars,
             ingested_at=timezone.now(),
@@ -306,7 +347,7 @@ def _crawl(document: Document, links: list[str]) -> None:
     budget = root.crawl_max_pages - 1 - root.crawled_pages.count()
     if budget <= 0:
         return
-    robots = robots_for(document.url, _allowed_hosts(document.kb))
+    robots = robots_for(document.url, _outbound_policy(document.kb))
     known = set(Document.objects.filter(kb=document.kb, source=Document.Source.URL).values_list("url", flat=True))
     with transaction.atomic():
         for url in same_site_links(document.url, links, robots):

@@ -13,3 +13,8 @@ def ingest_document(document_id: int) -> str:
 @shared_task(name="knowledge.resume_stalled_documents")
 def resume_stalled_documents() -> int:
     return services.documents_resume_stalled()
+
+
+@shared_task(name="knowledge.resync_due_sources")
+def resync_due_sources() -> int:
+    return services.documents_resync_due()
