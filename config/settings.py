@@ -161,6 +161,8 @@ KNOWLEDGE_MAX_FILE_MB = env.int("KNOWLEDGE_MAX_FILE_MB", default=20)  # uploads 
 KNOWLEDGE_FETCH_TIMEOUT = env.int("KNOWLEDGE_FETCH_TIMEOUT", default=15)  # seconds per page
 # Documents whose ingestion stopped moving (a lost task, a worker killed) are queued again.
 CELERY_BEAT_SCHEDULE["knowledge-resume-stalled"] = {"task": "knowledge.resume_stalled_documents", "schedule": 300}
+# Web sources set to re-sync daily or weekly are fetched again once their interval has passed.
+CELERY_BEAT_SCHEDULE["knowledge-resync-due"] = {"task": "knowledge.resync_due_sources", "schedule": 900}
 # Messaging turns (WhatsApp, Slack, SMS) run on this queue, served by a worker with many threads:
 # a turn mostly waits on the LLM. Webhooks whose worker died mid-turn are answered by another one.
 MESSAGING_QUEUE = env.str("MESSAGING_QUEUE", default="turns")
