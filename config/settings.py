@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "voice",
     "studio",
     "integrations",
+    "axes",  # admin login lockout
     "inbox",
     "analytics",
 ]
@@ -58,7 +59,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+# Failed logins are counted per user name and address (in Redis, through the cache): after
+# LOGIN_FAILURE_LIMIT of them that pair is locked out for LOGIN_LOCKOUT_MINUTES, on every
+# login page (admin, inbox), without locking the real person out from their own address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]  # uvicorn already took the proxy's X-Forwarded-For
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -102,10 +114,24 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Served over HTTPS (a production PUBLIC_BASE_URL): cookies only over HTTPS, plain HTTP redirected
+# (the proxy in front says which scheme the client used), browsers told to stay on HTTPS (HSTS).
+# Probes stay reachable over plain HTTP from inside the network.
+if not DEBUG and PUBLIC_BASE_URL.startswith("https://"):
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    _proxy_header = env.str("PROXY_SSL_HEADER", default="X-Forwarded-Proto")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole domain to HTTPS in browsers for months: the domain owner's call.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# /readyz tells the public only ready or not; its checks are shown to staff and to callers that
+# send this token (Authorization: Bearer ...), e.g. a monitoring system. Empty: staff only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 
 # --- Database and Redis -----------------------------------------------------------------------
 DATABASES = {"default": env.database("DATABASE_URL")}
@@ -121,12 +147,17 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
 )
 
 REDIS_URL = env.redis_url("REDIS_URL")
+# Every Redis client gives up on a connection that stops answering instead of hanging its thread
+# or task: the cache, the channel layer, Celery and our own clients (config/redis_clients.py).
+REDIS_SOCKET_TIMEOUT_S = env.int("REDIS_SOCKET_TIMEOUT_S", default=5)
+_REDIS_TIMEOUTS = {"socket_timeout": REDIS_SOCKET_TIMEOUT_S, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S}
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "sb",
+        "OPTIONS": _REDIS_TIMEOUTS,
     }
 }
 
@@ -135,7 +166,7 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sb-ch"},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, **_REDIS_TIMEOUTS}], "prefix": "sb-ch"},
     }
 }
 
@@ -151,7 +182,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_RESULT_EXPIRES = 24 * 3600
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60, **_REDIS_TIMEOUTS}
+CELERY_REDIS_SOCKET_TIMEOUT = CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT_S
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -197,6 +229,14 @@ SENTRY_DSN = env.str("SENTRY_DSN", default="")
 CHAT_IP_MESSAGES_PER_MINUTE = env.int("CHAT_IP_MESSAGES_PER_MINUTE", default=120)
 CHAT_IP_CONNECTIONS_PER_MINUTE = env.int("CHAT_IP_CONNECTIONS_PER_MINUTE", default=60)
 CHAT_CONNECTION_MESSAGES_PER_MINUTE = env.int("CHAT_CONNECTION_MESSAGES_PER_MINUTE", default=30)
+# New conversations per minute (widget and chat API), refused with 429 + Retry-After past these.
+CHAT_CONVERSATIONS_PER_MINUTE_IP = env.int("CHAT_CONVERSATIONS_PER_MINUTE_IP", default=20)
+CHAT_CONVERSATIONS_PER_MINUTE_KEY = env.int("CHAT_CONVERSATIONS_PER_MINUTE_KEY", default=600)
+CHAT_CONVERSATIONS_PER_MINUTE_CONTACT = env.int("CHAT_CONVERSATIONS_PER_MINUTE_CONTACT", default=10)
+CHAT_CONVERSATIONS_PER_MINUTE_BOT = env.int("CHAT_CONVERSATIONS_PER_MINUTE_BOT", default=1200)
+# How long a conversation's resume token (widget, chat API with a public key) stays valid; the
+# widget gets a fresh one each time it resumes.
+CHAT_TOKEN_TTL_S = env.int("CHAT_TOKEN_TTL_S", default=24 * 3600)
 
 # --- Vendors (keys empty = that vendor is not used; base URLs let you point at a proxy) -----------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
