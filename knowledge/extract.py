@@ -202,17 +202,31 @@ _BLOCK_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote
 
 @extractor("html")
 def _html(data: bytes) -> Extracted:
-    """Main content only: navigation, headers, footers, scripts and cookie banners are dropped."""
+    """Main content only (trafilatura): navigation, headers, footers, scripts and cookie banners
+    are dropped; headings come back as Markdown `#` lines. Links are kept for the crawler."""
+    import trafilatura
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     links = [a["href"] for a in soup.find_all("a", href=True)]
+    html = str(soup)
+    text = trafilatura.extract(
+        html,
+        output_format="markdown",
+        include_tables=True,
+        include_links=False,
+        include_images=False,
+        favor_recall=True,
+    )
+    metadata = trafilatura.extract_metadata(html)
+    title = (metadata.title if metadata else "") or (soup.title.get_text(" ", strip=True) if soup.title else "")
+    if not text:  # pages too small for trafilatura's content detection: take their visible blocks
+        text = _visible_blocks(soup)
+    return Extracted(text, title=title, links=links)
+
+
+def _visible_blocks(soup) -> str:
     for tag in soup(_BOILERPLATE_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo"]}):
-        tag.decompose()
-    for tag in soup.find_all(attrs={"class": re.compile(r"cookie|breadcrumb|sidebar|menu", re.I)}):
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     lines: list[str] = []
@@ -226,7 +240,4 @@ def _html(data: bytes) -> Extracted:
             lines.append("#" * int(el.name[1]) + " " + text)
         else:
             lines.append(text)
-    if not lines:  # pages without block markup: take the visible text as it is
-        lines = [root.get_text("\n", strip=True)]
-    h1 = root.find("h1")
-    return Extracted("\n\n".join(lines), title=title or (h1.get_text(" ", strip=True) if h1 else ""), links=links)
+    return "\n\n".join(lines) or root.get_text("\n", strip=True)
