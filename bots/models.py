@@ -124,6 +124,16 @@ class Bot(models.Model):
     history_turns = models.PositiveSmallIntegerField(
         default=10, help_text="How many earlier messages the AI sees when it writes an answer."
     )
+    nlu = models.CharField(
+        max_length=5,
+        choices=[
+            ("local", "Built-in — learns from your intents' examples, no AI needed"),
+            ("llm", "AI model — understands more phrasings; needs an AI key, else uses the built-in one"),
+        ],
+        default="local",
+        verbose_name="How the bot understands intents",
+        help_text="What decides which intent a message means.",
+    )
     nlu_threshold = models.FloatField(
         default=0.45,
         help_text="How sure the bot must be (0 to 1) about what the user wants before acting on it; "
@@ -190,12 +200,17 @@ class Prompt(_BotPart):
     class Mode(models.TextChoices):
         CHAT = "chat", "Chat — may use lists and links"
         VOICE = "voice", "Voice — short spoken sentences, no formatting"
+        BOTH = "both", "Both — chat and phone calls"
 
     system = models.TextField(
         help_text="Instructions for the AI: who it is, what it may and may not say, the tone to use."
     )
     mode = models.CharField(
-        max_length=10, choices=Mode.choices, default=Mode.CHAT, help_text="Where answers are shown."
+        max_length=10,
+        choices=Mode.choices,
+        default=Mode.CHAT,
+        help_text="Where this prompt answers. A step whose prompt does not fit the channel uses the bot's first "
+        "prompt that does (e.g. a short spoken one for phone calls).",
     )
     model = models.CharField(max_length=80, default="gpt-4o-mini", help_text="The AI model that writes the answers.")
     fallback_models = models.JSONField(
@@ -275,7 +290,9 @@ class EscalationRule(_BotPart):
 
     class Action(models.TextChoices):
         HANDOFF = "handoff", "Pass the chat to a person in a queue"
-        TRANSFER = "transfer", "Transfer the phone call to a number"
+        TRANSFER = "transfer", "Transfer the phone call to a number (chats go to the queue)"
+        COLLECT_CONTACT = "collect_contact", "Ask for an email or phone number and leave a callback request"
+        MESSAGE = "message", "Only say the message, and carry on"
 
     bot = models.ForeignKey(
         Bot, on_delete=models.CASCADE, related_name="escalation_rules", help_text="The bot it belongs to."
@@ -288,7 +305,7 @@ class EscalationRule(_BotPart):
     )
     intents = models.JSONField(default=list, blank=True, help_text="For the intent trigger: intent names.")
     keywords = models.JSONField(default=list, blank=True, help_text="For the keyword trigger: words or phrases.")
-    action = models.CharField(max_length=10, choices=Action.choices, default=Action.HANDOFF, help_text="What to do.")
+    action = models.CharField(max_length=16, choices=Action.choices, default=Action.HANDOFF, help_text="What to do.")
     queue = models.CharField(max_length=60, default="default", help_text="Which team's inbox receives the chat.")
     transfer_to = models.CharField(
         max_length=40, blank=True, help_text="For phone calls: the number to transfer to. Empty uses the bot's."
@@ -296,7 +313,7 @@ class EscalationRule(_BotPart):
     message = models.CharField(
         max_length=300,
         default="Let me connect you with a person who can help.",
-        help_text="What the bot says while it hands over.",
+        help_text="What the bot says: while it hands over, to ask for contact details, or on its own.",
     )
 
     class Meta(_BotPart.Meta):

@@ -146,7 +146,7 @@ class FlowSpec(_Strict):
 class PromptSpec(_Strict):
     name: str
     system: str
-    mode: Literal["chat", "voice"] = "chat"
+    mode: Literal["chat", "voice", "both"] = "chat"
     model: str = "gpt-4o-mini"
     fallback_models: list[str] = Field(default_factory=list)
     temperature: float = Field(default=0.3, ge=0, le=2)
@@ -181,7 +181,7 @@ class EscalationSpec(_Strict):
     threshold: float | None = None  # low_confidence: streak N; negative_sentiment: score; tool_failures / max_turns: N
     intents: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
-    action: Literal["handoff", "transfer"] = "handoff"
+    action: Literal["handoff", "transfer", "collect_contact", "message"] = "handoff"
     queue: str = "default"
     transfer_to: str = ""
     message: str = "Let me connect you with a person who can help."

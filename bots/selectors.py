@@ -42,6 +42,7 @@ def draft_snapshot(bot: Bot) -> BotSnapshot:
         language=bot.language,
         greeting=bot.greeting,
         session_ttl_s=bot.session_ttl_s,
+        nlu=bot.nlu,
         nlu_threshold=bot.nlu_threshold,
         history_turns=bot.history_turns,
         widget=WidgetSettings.model_validate(bot.widget),

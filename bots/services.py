@@ -177,7 +177,7 @@ def apply_snapshot(*, bot: Bot, snapshot: BotSnapshot) -> Bot:
     phone number and keep their stored credentials; channels the snapshot does not mention stay.
     """
     with transaction.atomic():
-        for field in ("name", "slug", "language", "greeting", "session_ttl_s", "nlu_threshold", "history_turns"):
+        for field in ("name", "slug", "language", "greeting", "session_ttl_s", "nlu", "nlu_threshold", "history_turns"):
             setattr(bot, field, getattr(snapshot, field))
         bot.widget = snapshot.widget.model_dump(mode="json")
         bot.voice = snapshot.voice.model_dump(mode="json")

@@ -83,7 +83,7 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
         (None, {"fields": ["workspace", "name", "slug", "language", "greeting", "public_key"]}),
         ("Chat widget", {"fields": ["widget"], "classes": ["tab"]}),
         ("Phone calls", {"fields": ["voice"], "classes": ["tab"]}),
-        ("Advanced", {"fields": ["session_ttl_s", "history_turns", "nlu_threshold"], "classes": ["tab"]}),
+        ("Advanced", {"fields": ["session_ttl_s", "history_turns", "nlu", "nlu_threshold"], "classes": ["tab"]}),
     ]
     inlines = [FlowInline, PromptInline, ToolInline, IntentInline, EscalationRuleInline]
     change_form_after_template = "admin/bots/bot/after_form.html"

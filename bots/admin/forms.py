@@ -80,6 +80,7 @@ class BotForm(forms.ModelForm):
             "voice",
             "session_ttl_s",
             "history_turns",
+            "nlu",
             "nlu_threshold",
         ]
 

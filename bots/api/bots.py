@@ -1,5 +1,7 @@
 """Workspaces, bots, and bots as code (YAML export and import)."""
 
+from typing import Literal
+
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
@@ -43,6 +45,7 @@ class BotFields(Schema):
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     session_ttl_s: int = Field(default=3600, ge=60)
     history_turns: int = Field(default=10, ge=0, le=100)
+    nlu: Literal["local", "llm"] = "local"
     nlu_threshold: float = Field(default=0.45, ge=0, le=1)
 
 
@@ -59,6 +62,7 @@ class BotPatch(Schema):
     voice: VoiceSettings | None = None
     session_ttl_s: int | None = Field(default=None, ge=60)
     history_turns: int | None = Field(default=None, ge=0, le=100)
+    nlu: Literal["local", "llm"] | None = None
     nlu_threshold: float | None = Field(default=None, ge=0, le=1)
 
 
