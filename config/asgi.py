@@ -10,11 +10,13 @@ django_asgi = get_asgi_application()  # must run before importing anything that 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from channels_app.messaging.webhooks import MAX_BODY_BYTES  # noqa: E402
+from config import telemetry  # noqa: E402
 from config.bare_http import BareASGIHandler  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from dialogue import tokens  # noqa: E402
 
 tokens.preload()
+telemetry.setup("web")
 webhooks = BareASGIHandler(body_limit=MAX_BODY_BYTES)
 WEBHOOKS = "/hooks/"  # channels_app.urls: signed by the platforms, answered without the middleware stack
 

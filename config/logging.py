@@ -1,4 +1,4 @@
-"""Log context: request id, workspace, bot and conversation ids bound where known.
+"""Log context: request id, workspace, bot, conversation and call ids bound where known.
 
 Code binds ids with `bind(bot_id=...)`; every log record then carries them (JSON fields in
 production, a suffix in development). Message texts are never passed to loggers; secret values
@@ -14,7 +14,7 @@ import uuid
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("log_context", default=None)
-CONTEXT_KEYS = ("request_id", "workspace_id", "bot_id", "conversation_id")
+CONTEXT_KEYS = ("request_id", "workspace_id", "bot_id", "conversation_id", "call_id")
 
 
 def bind(**values) -> contextvars.Token:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import openai
 from django.conf import settings
 
+from config import telemetry
 from dialogue import breaker, tokens
 
 ATTEMPTS_PER_MODEL = 2
@@ -89,7 +90,7 @@ def _error_text(exc: Exception) -> str:
 
 class Gateway:
     def __init__(self, record: Callable[[dict], None]):
-        self.record = record  # called with one dict per attempt (LlmCall fields)
+        self.record = telemetry.llm_recorder(record)  # one dict per attempt (LlmCall fields); also a span
 
     async def stream(
         self,

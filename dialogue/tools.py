@@ -3,20 +3,30 @@
 Whatever happens, the result is a `ToolResult` whose `text` the LLM (or a `tool` node's slot)
 can use: a refused address, a timeout or an HTTP 500 become a sentence, never an exception,
 so the model can apologise or try something else.
+
+Requests are filled structurally, so a value can never change the request's shape: URL
+arguments are percent-encoded, header values may not hold line breaks, and a JSON body is
+parsed as JSON *before* anything is filled in, then each `{{ }}` is filled with a value and the
+whole serialised again (`body.py`): a quote in a user's answer stays inside its string. The
+templates are filled on a worker thread under the sandbox's budgets. `timeout_s` bounds the
+whole call, redirects included; secrets go only to the hosts they are bound to.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
 import jsonschema
+from jinja2 import TemplateError
 
 from bots.schema import ToolSpec
 from dialogue import netguard
-from dialogue.templating import render
+from dialogue.body import BodyError, fill_body
+from dialogue.templating import render_strict
 
 
 @dataclass
@@ -24,6 +34,10 @@ class ToolResult:
     ok: bool
     text: str
     data: object = None
+
+
+class _Refused(Exception):
+    """The request cannot be built; the message is the tool's result."""
 
 
 def _pick(data, path: str):
@@ -49,34 +63,62 @@ def openai_schema(spec: ToolSpec) -> dict:
     }
 
 
-async def run_tool(spec: ToolSpec, arguments: dict, *, secrets: dict[str, str], allowed_hosts: list[str]) -> ToolResult:
+def _fill(spec: ToolSpec, arguments: dict, secrets: dict[str, str]) -> tuple[str, dict, str | None]:
+    """URL, headers and body of the request. Runs on a worker thread: templates may be slow."""
+    context = {**arguments, "args": arguments, "secrets": secrets}
+    try:
+        url = render_strict(spec.url, {**context, **{k: _quote(v) for k, v in arguments.items()}})
+        headers = {}
+        for name, template in spec.headers.items():
+            value = render_strict(template, context).strip()
+            if any(c in value for c in "\r\n\0"):
+                raise _Refused(f"The {name} header of {spec.name} would contain a line break; it was not sent.")
+            headers[name] = value
+        body = None
+        if spec.method in ("POST", "PUT", "PATCH"):
+            body = fill_body(spec.body, context) if spec.body else json.dumps(arguments)
+            headers.setdefault("Content-Type", "application/json")
+    except BodyError as exc:
+        raise _Refused(f"The body of {spec.name} could not be built: {exc}")
+    except TemplateError as exc:
+        raise _Refused(f"The request of {spec.name} could not be filled in: {exc}")
+    return url, headers, body
+
+
+async def run_tool(
+    spec: ToolSpec,
+    arguments: dict,
+    *,
+    secrets: dict[str, netguard.BoundSecret],
+    policy: netguard.Policy,
+) -> ToolResult:
     try:
         jsonschema.validate(arguments, spec.parameters)
     except jsonschema.ValidationError as exc:
         return ToolResult(False, f"Invalid arguments for {spec.name}: {exc.message}")
     except jsonschema.SchemaError:
         return ToolResult(False, f"The tool {spec.name} has an invalid parameter schema.")
-    missing = [name for name in spec.secrets if not secrets.get(name)]
+    missing = [name for name in spec.secrets if name not in secrets or not secrets[name].value]
     if missing:
         return ToolResult(False, f"{spec.name} needs the workspace secret {missing[0]}, which is not set.")
-    url_context = {k: _quote(v) for k, v in arguments.items()}
-    context = {**arguments, "args": arguments, "secrets": {k: secrets.get(k, "") for k in spec.secrets}}
-    url = render(spec.url, {**context, **url_context})
-    headers = {k: render(v, context).strip() for k, v in spec.headers.items()}
-    body = None
-    if spec.method in ("POST", "PUT", "PATCH"):
-        body = render(spec.body, context) if spec.body else json.dumps(arguments)
-        headers.setdefault("Content-Type", "application/json")
+    bound = [secrets[name] for name in spec.secrets]
+    try:
+        url, headers, body = await asyncio.to_thread(_fill, spec, arguments, {s.name: s.value for s in bound})
+    except _Refused as exc:
+        return ToolResult(False, str(exc))
     try:
         resp = await netguard.fetch(
             spec.method,
             url,
             headers=headers,
             content=body,
-            allowed_hosts=allowed_hosts,
+            policy=policy,
+            secrets=bound,
             timeout_s=spec.timeout_s,
             max_bytes=max(spec.max_chars * 50, 100_000),
         )
+    except netguard.SecretNotAllowed as exc:
+        return ToolResult(False, f"{spec.name} was not called: {exc}")
     except netguard.OutboundError as exc:
         return ToolResult(False, f"The call to {spec.name} was refused: {exc}")
     except httpx.TimeoutException:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from config import telemetry
 from knowledge.embed import EmbeddingError, embedding_choice, query_vector
 from knowledge.models import SUPPORTED_DIMENSIONS, TEXT_SEARCH_CONFIG, KnowledgeBase
 
@@ -101,6 +102,7 @@ WHERE c.id = ANY(%s)
 """
 
 
+@telemetry.traced("retrieval", lambda ids, *a, **k: {"switchboard.knowledge_base_ids": list(ids)})
 def retrieve(
     knowledge_base_ids: list[int], query: str, *, top_k: int = 5, methods: tuple[str, ...] = METHODS
 ) -> list[RetrievedChunk]:

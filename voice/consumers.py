@@ -85,7 +85,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             log.warning("refused a media stream with a bad token")
             await self.close(code=4403)
             return
-        bind(bot_id=ctx.bot_id, conversation_id=ctx.conversation_id, workspace_id=ctx.workspace_id)
+        bind(bot_id=ctx.bot_id, conversation_id=ctx.conversation_id, workspace_id=ctx.workspace_id, call_id=ctx.call_id)
         self.pipeline = CallPipeline(ctx, stream_sid=start["streamSid"], send=self.send_json)
         await self.pipeline.start()
 

@@ -18,6 +18,7 @@ import time
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
+from config import telemetry
 from dialogue.events import End, Handoff, Inbound, SentenceEnd
 from dialogue.turn import record_interrupted, run_turn
 from voice import services, telephony, twiml
@@ -178,7 +179,7 @@ class CallPipeline:
         player = asyncio.create_task(self.speaker.play(reply, sentences, timing, cache=fixed))
         after = None
         try:
-            async for event in self._engine(inbound):
+            async for event in telemetry.voice_turn(timing, self._engine(inbound)):
                 if isinstance(event, SentenceEnd) and event.text.strip():
                     sentences.put_nowait(event.text)
                 elif isinstance(event, Handoff | End):
@@ -203,6 +204,7 @@ class CallPipeline:
         return run_turn(self.ctx.snapshot, conversation_id=self.ctx.conversation_id, inbound=inbound, mode="voice")
 
     async def _store_turn(self, index: int, kind: str, timing: Timing, *, interrupted: bool) -> None:
+        telemetry.voice_spans(timing)
         if timing.turn_start is None:
             return  # the call's opening, not an answer to the caller
         await database_sync_to_async(services.call_turn_record)(
