@@ -116,10 +116,26 @@ def _markdown(data: bytes) -> Extracted:
     return Extracted(text, title=title)
 
 
+# A document this small can expand enormously (a zip bomb, a PDF of empty pages): past these
+# limits it is refused with a reason instead of holding a worker until its time limit.
+MAX_PAGES = 2_000
+MAX_EXPANDED_BYTES = 200 * 1024 * 1024  # a .docx's parts together, uncompressed
+MAX_ZIP_ENTRIES = 2_000
+MAX_TEXT_CHARS = 20_000_000
+
+
+def _too_much_text(chars: int) -> None:
+    if chars > MAX_TEXT_CHARS:
+        raise ExtractionError(
+            f"This document holds more than {MAX_TEXT_CHARS // 1_000_000} million characters of text. Split it into "
+            "smaller files."
+        )
+
+
 @extractor("pdf")
 def _pdf(data: bytes) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     if not data.lstrip().startswith(b"%PDF"):
         raise ExtractionError("This file isn't a valid PDF (it may be damaged or have the wrong extension).")
@@ -127,11 +143,21 @@ def _pdf(data: bytes) -> Extracted:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise ExtractionError("This PDF is password-protected. Upload a copy without a password.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > MAX_PAGES:
+            raise ExtractionError(
+                f"This PDF has {len(reader.pages):,} pages; the limit is {MAX_PAGES:,}. Split it into smaller files."
+            )
+        pages, chars = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            _too_much_text(chars)
         title = str((reader.metadata or {}).get("/Title") or "")
     except ExtractionError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except LimitReachedError:
+        raise ExtractionError("This PDF expands to more data than we read from one file. Split it into smaller files.")
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise ExtractionError(f"This PDF is damaged and can't be read ({type(exc).__name__}).")
     if not any(p.strip() for p in pages):
         raise ExtractionError(
@@ -141,37 +167,98 @@ def _pdf(data: bytes) -> Extracted:
     return Extracted("\n\n".join(pages), title=title)
 
 
-@extractor("docx")
-def _docx(data: bytes) -> Extracted:
-    import docx
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
+_APP_PAGES = "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Pages"
+
+
+def _docx_parts(data: bytes) -> dict[str, bytes]:
+    """The XML parts we read, after checking what the archive would expand to (sizes are those
+    the zip declares; `zipfile` stops reading a member at its declared size)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_ENTRIES:
+            raise ExtractionError(f"This Word file holds more than {MAX_ZIP_ENTRIES:,} parts, so it was not read.")
+        expanded = sum(m.file_size for m in members)
+        if expanded > MAX_EXPANDED_BYTES:
+            raise ExtractionError(
+                f"This Word file expands to {expanded / 1024 / 1024:,.0f} MB when opened; the limit is "
+                f"{MAX_EXPANDED_BYTES // 1024 // 1024} MB. It may be a “zip bomb”; if it is a real document, split it."
+            )
+        names = {m.filename for m in members}
+        if "word/document.xml" not in names:
+            raise ExtractionError("This Word file is damaged and can't be read (it has no document part).")
+        wanted = ("word/document.xml", "word/styles.xml", "docProps/core.xml", "docProps/app.xml")
+        return {name: archive.read(name) for name in wanted if name in names}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+        raise ExtractionError(f"This Word file is damaged and can't be read ({type(exc).__name__}).")
+
+
+def _xml(part: bytes):
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
 
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ExtractionError(f"This Word file is damaged and can't be read ({type(exc).__name__}).")
+        # defusedxml refuses DTDs, entity expansion ("billion laughs") and external entities.
+        return fromstring(part, forbid_dtd=True)
+    except (DefusedXmlException, ParseError) as exc:
+        raise ExtractionError(f"This Word file is damaged or unsafe to read ({type(exc).__name__}).")
+
+
+def _docx_paragraph(p) -> str:
+    return "".join(t.text or "" for t in p.iter(f"{_W}t")).strip()
+
+
+@extractor("docx")
+def _docx(data: bytes) -> Extracted:
+    parts = _docx_parts(data)
+    styles = {}
+    if "word/styles.xml" in parts:
+        for style in _xml(parts["word/styles.xml"]).iter(f"{_W}style"):
+            name = style.find(f"{_W}name")
+            styles[style.get(f"{_W}styleId")] = name.get(f"{_W}val") if name is not None else ""
+    if "docProps/app.xml" in parts:
+        pages = _xml(parts["docProps/app.xml"]).find(_APP_PAGES)
+        if pages is not None and (pages.text or "").strip().isdigit() and int(pages.text) > MAX_PAGES:
+            raise ExtractionError(
+                f"This Word file has {int(pages.text):,} pages; the limit is {MAX_PAGES:,}. Split it into smaller files."
+            )
+    title = ""
+    if "docProps/core.xml" in parts:
+        found = _xml(parts["docProps/core.xml"]).find(_DC_TITLE)
+        title = (found.text or "").strip() if found is not None else ""
+    body = _xml(parts["word/document.xml"]).find(f"{_W}body")
     lines: list[str] = []
-    title = document.core_properties.title or ""
-    for para in document.paragraphs:
-        text = para.text.strip()
-        if not text:
-            continue
-        style = (para.style.name if para.style is not None else "") or ""
-        level = _heading_level(style)
-        if level:
-            title = title or (text if level == 1 or style == "Title" else "")
-            lines.append("#" * level + " " + text)
-        else:
-            lines.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text.strip() for cell in row.cells))
+    chars = 0
+    for block in body if body is not None else []:
+        if block.tag == f"{_W}p":
+            text = _docx_paragraph(block)
+            if not text:
+                continue
+            style_id = block.find(f"{_W}pPr/{_W}pStyle")
+            style_val = style_id.get(f"{_W}val", "") if style_id is not None else ""
+            style = styles.get(style_val, style_val)
+            level = _heading_level(style)
+            if level:
+                title = title or (text if level == 1 else "")
+                lines.append("#" * level + " " + text)
+            else:
+                lines.append(text)
+        elif block.tag == f"{_W}tbl":
+            for row in block.iter(f"{_W}tr"):
+                cells = [" ".join(_docx_paragraph(p) for p in tc.iter(f"{_W}p")).strip() for tc in row.iter(f"{_W}tc")]
+                lines.append(" | ".join(cells))
+        chars += len(lines[-1]) if lines else 0
+        _too_much_text(chars)
     return Extracted("\n\n".join(lines), title=title)
 
 
 def _heading_level(style: str) -> int:
-    if style == "Title":
+    # styles.xml spells Word's built-in names in lower case ("heading 1"); the UI shows "Heading 1".
+    if style.lower() == "title":
         return 1
-    match = re.match(r"Heading (\d)", style)
+    match = re.match(r"heading ?(\d)", style, re.I)
     return min(int(match.group(1)), 6) if match else 0
 
 
