@@ -296,6 +296,10 @@ def _html(data: bytes) -> Extracted:
 
     soup = BeautifulSoup(data, "lxml")
     links = [a["href"] for a in soup.find_all("a", href=True)]
+    # Navigation, headers and footers are never the content: trafilatura's detection keeps them
+    # on small pages when it favours recall, so they go first.
+    for tag in soup(_BOILERPLATE_TAGS):
+        tag.decompose()
     html = str(soup)
     text = trafilatura.extract(
         html,
@@ -313,8 +317,6 @@ def _html(data: bytes) -> Extracted:
 
 
 def _visible_blocks(soup) -> str:
-    for tag in soup(_BOILERPLATE_TAGS):
-        tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     lines: list[str] = []
     for el in root.find_all(_BLOCK_TAGS):

@@ -25,9 +25,10 @@ from django.utils import timezone
 from config.logging import bind, reset
 from dialogue import netguard
 from knowledge import chunk as chunking
+from knowledge import crawl
 from knowledge.embed import BATCH_SIZE, EmbeddingError, embedder_for, embedding_choice
 from knowledge.extract import Extracted, ExtractionError, extract, kind_for_content_type, kind_for_name
-from knowledge.fetch import fetch_page, robots_for, same_site_links
+from knowledge.fetch import fetch_page
 from knowledge.models import RESYNC_CHOICES, Chunk, Document, KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -291,7 +292,7 @@ def _ingest(document: Document) -> str:
 
     if not _swap_chunks(document, pieces, vectors, digest=digest, title=title, chars=len(text)):
         return "gone"
-    if document.source == Document.Source.URL and document.crawl_depth > 0 and extracted.links:
+    if document.source == Document.Source.URL and document.crawl_depth > 0:
         _crawl(document, extracted.links)
     return "ingested"
 
@@ -342,15 +343,19 @@ def _swap_chunks(document, pieces, vectors, *, digest: str, title: str, chars: i
 
 
 def _crawl(document: Document, links: list[str]) -> None:
-    """Queue same-site pages one level deeper, within the crawl's page limit and robots.txt."""
+    """Queue same-site pages one level deeper (the start page adds its site's sitemap), within
+    the crawl's page limit and robots.txt."""
     root = document.parent or document
     budget = root.crawl_max_pages - 1 - root.crawled_pages.count()
     if budget <= 0:
         return
-    robots = robots_for(document.url, _outbound_policy(document.kb))
+    policy = _outbound_policy(document.kb)
+    robots = crawl.robots_for(document.url, policy)
+    if document.parent_id is None:
+        links = crawl.sitemap_urls(document.url, robots, policy) + links
     known = set(Document.objects.filter(kb=document.kb, source=Document.Source.URL).values_list("url", flat=True))
     with transaction.atomic():
-        for url in same_site_links(document.url, links, robots):
+        for url in crawl.same_site_links(document.url, links, robots):
             if budget <= 0:
                 break
             if url in known:
