@@ -1,0 +1,84 @@
+"""PII detection and redaction: typed placeholders replace what must never reach storage or logs.
+
+    redact("card four one one one …, mail me at a@b.co")  ->  "card [CARD], mail me at [EMAIL]"
+    redact(text, deep=True)   # also the named-entity model's names and addresses (Celery only)
+
+Two passes. The fast pass (every message, inside the turn, well under 2 ms) normalises spoken
+and spaced forms, then runs validated detectors (cards, IBANs, SSNs, phones in the bot's region,
+e-mails, IPs), street addresses by shape and the names people introduce. The deep pass adds a
+local NER model and runs on Celery over what was stored (`conversations.tasks`).
+"""
+
+from __future__ import annotations
+
+from conversations.pii import detectors, names, places
+from conversations.pii.normalise import normalise
+
+PLACEHOLDERS = ("[CARD]", "[IBAN]", "[SSN]", "[PHONE]", "[EMAIL]", "[IP]", "[ADDRESS]", "[NAME]")
+# When two finds overlap, the stronger evidence wins: validated numbers over shapes over guesses.
+_RANK = {"EMAIL": 0, "IBAN": 0, "CARD": 0, "SSN": 1, "IP": 1, "PHONE": 2, "ADDRESS": 3, "NAME": 4}
+
+
+def region_of(language: str | None) -> str:
+    """The phone region from a bot's language tag: "en-GB" -> "GB"; plain "en" -> "US"."""
+    if language and "-" in language:
+        tail = language.replace("_", "-").split("-")[-1].upper()
+        if len(tail) == 2:
+            return tail
+    return "US"
+
+
+def find(text: str, *, region: str = "US", deep: bool = False) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, kind) spans of PII in `text`, in order."""
+    if not text:
+        return []
+    n = normalise(text)
+    written = n.text
+    found = [
+        *detectors.emails(written, n.spoken_at),
+        *detectors.ibans(written),
+        *detectors.ips(written),
+        *detectors.numbers(written, region),
+        *places.addresses(written),
+    ]
+    spans = [(*n.span(s, e), kind) for s, e, kind in found]
+    spans += list(names.names(text))
+    if deep:
+        from conversations.pii import ner
+
+        spans += list(ner.entities(text))
+    return _resolve(spans)
+
+
+def _resolve(spans):
+    chosen: list[tuple[int, int, str]] = []
+    for s, e, kind in sorted(spans, key=lambda x: (_RANK[x[2]], x[0] - x[1])):
+        if all(e <= cs or s >= ce for cs, ce, _ in chosen):
+            chosen.append((s, e, kind))
+    return sorted(chosen)
+
+
+def redact(text: str, *, region: str = "US", deep: bool = False) -> str:
+    if not text:
+        return text
+    spans = find(text, region=region, deep=deep)
+    if not spans:
+        return text
+    parts, last = [], 0
+    for s, e, kind in spans:
+        parts.append(text[last:s])
+        parts.append(f"[{kind}]")
+        last = e
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def redact_obj(value, *, region: str = "US", deep: bool = False):
+    """Redact every string inside JSON-like data (slots, tool arguments, trace details)."""
+    if isinstance(value, str):
+        return redact(value, region=region, deep=deep)
+    if isinstance(value, dict):
+        return {k: redact_obj(v, region=region, deep=deep) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_obj(v, region=region, deep=deep) for v in value]
+    return value

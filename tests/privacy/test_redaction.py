@@ -1,0 +1,140 @@
+"""PII detection: written and spoken forms caught, look-alikes left alone, offsets kept."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conversations.pii import find, redact, region_of
+from conversations.pii.normalise import normalise
+
+UNITS = "zero one two three four five six seven eight nine".split()
+
+
+def luhn_card(body: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("my card is 4111.1111.1111.1111 thanks", "my card is [CARD] thanks"),
+        ("card 41 111111 1111 1111 please", "card [CARD] please"),
+        ("it's four one one one one one one one one one one one one one one one", "it's [CARD]"),
+        ("my social is five five five, two one, one two three four", "my social is [SSN]"),
+        ("ssn 078051121", "ssn [SSN]"),
+        ("john dot smith at gmail dot com", "[EMAIL]"),
+        ("call me on four one five, double five five, oh one three two", "call me on [PHONE]"),
+        ("text me at (415) 555-0132 or 415.555.0199", "text me at [PHONE] or [PHONE]"),
+        ("IBAN de89 3704 0044 0532 0130 00 please", "IBAN [IBAN] please"),
+        ("Hi, my name is maria gonzalez and I live at 42 Elm Street, Springfield, IL 62704",
+         "Hi, my name is [NAME] and I live at [ADDRESS]"),
+        ("i live at forty two elm street", "i live at [ADDRESS]"),
+    ],
+)  # fmt: skip
+def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version 1.3.8311.39 is out",
+        "Where is my order 4155550132?",
+        "ticket #2025550123 was closed",
+        "It cost $1,299.99 on 2024-03-15, delivered 03/15/2024",
+        "card 4111 1111 1111 1112 was declined",  # fails Luhn
+        "SSN 000-12-3456 and 666-12-3456 and 912-34-5678 are not issued",
+        "the part number is 123-456-7890",  # no such area code
+        "please look at example dot com",
+        "This is urgent and I'm fine, thanks",
+        "build 10.0.19045.3803 fixed it",
+    ],
+)
+def test_look_alikes_survive(text):
+    assert redact(text) == text
+
+
+def test_the_bots_region_decides_what_a_national_number_is():
+    assert region_of("en-GB") == "GB" and region_of("en") == "US"
+    assert redact("ring 020 7946 0958", region="GB") == "ring [PHONE]"
+    assert redact("my number is 4155550132", region="US") == "my number is [PHONE]"
+
+
+def test_deep_pass_finds_names_the_fast_pass_cannot():
+    text = "Please ask Olusegun Adeyemi to call me back."
+    assert "Olusegun" in redact(text)
+    assert redact(text, deep=True) == "Please ask [NAME] to call me back."
+
+
+# --- the normaliser, as properties -----------------------------------------------------------
+
+words = st.sampled_from(
+    ["hello", "the", "order", "at", "dot", "oh", "double", "five", "one", "and", "twenty", ",", "."]
+)
+texts = st.lists(st.one_of(words, st.text(min_size=1, max_size=6)), max_size=30).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_every_written_character_maps_back_inside_the_original(text):
+    n = normalise(text)
+    for a in range(len(n.text)):
+        s, e = n.span(a, a + 1)
+        assert 0 <= s < e <= len(text) or (s == e and text == "")
+    if n.starts is not None:
+        assert n.starts == sorted(n.starts)  # order is kept: spans never cross
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcxyz ,.!?0123456789", max_size=60))
+def test_text_without_spoken_words_is_its_own_written_form(text):
+    assert normalise(text).text == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=7, max_size=16),
+    st.sampled_from(["my code is {}", "{} thanks", "it's {} okay"]),
+)
+def test_spoken_digits_become_the_digits(digits, template):
+    said = " ".join(UNITS[int(d)] if d != "0" else "oh" for d in digits)
+    n = normalise(template.format(said))
+    assert digits in n.text
+    at = n.text.index(digits)
+    s, e = n.span(at, at + len(digits))
+    assert template.format(said)[s:e] == said
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=14, max_size=14).map(lambda b: luhn_card("4" + b)),
+    st.lists(st.sampled_from([" ", "-", "  ", "."]), min_size=15, max_size=15),
+    st.lists(st.booleans(), min_size=16, max_size=16),
+    st.booleans(),
+)
+def test_any_card_however_grouped_or_said_leaves_no_digit_behind(card, seps, cuts, spoken):
+    if spoken:
+        body = " ".join(UNITS[int(d)] for d in card)
+    else:
+        body = card[0] + "".join((seps[i] if cuts[i] else "") + d for i, d in enumerate(card[1:]))
+        body = body if len({s for s in seps if s.strip()}) <= 1 else card  # one kind of separator per number
+    out = redact(f"please charge my card {body} today")
+    assert "[CARD]" in out and not re.search(r"\d", out) and not re.search(r"\b(one|two|three|five|nine)\b", out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_redaction_is_stable(text):
+    once = redact(text)
+    assert redact(once) == once
+    assert all(0 <= s < e <= len(text) for s, e, _ in find(text))
