@@ -25,6 +25,14 @@ def access_knowledge_base(user, kb_id, action: str = READ) -> KnowledgeBase:
         raise Http404("No such knowledge base.")
 
 
+def access_document(user, document_id, action: str = READ) -> Document:
+    """The document, if `user` may perform `action` on its knowledge base; otherwise 404."""
+    try:
+        return documents_for(user, action).select_related("kb__workspace").get(pk=int(document_id))
+    except (Document.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such document.")
+
+
 def with_counts(queryset: QuerySet[KnowledgeBase]) -> QuerySet[KnowledgeBase]:
     return queryset.annotate(document_total=Count("documents", distinct=True), chunk_total=Count("chunks"))
 

@@ -120,6 +120,21 @@ def document_add_text(*, kb: KnowledgeBase, title: str, text: str, run_now: bool
     return document
 
 
+def document_replace_text(*, document: Document, text: str, title: str | None = None) -> Document:
+    """A new version of pasted text: its chunks are swapped once it is ingested."""
+    if document.source != Document.Source.TEXT:
+        raise UploadRefused("Only pasted-text documents can be replaced by text; upload a file or re-sync a page.")
+    if not text.strip():
+        raise UploadRefused("The text is empty.")
+    with transaction.atomic():
+        document.text = text
+        document.title = document.title if title is None else title[:300]
+        document.status, document.progress, document.error = Document.Status.PENDING, 0, ""
+        document.save()
+        _queue(document)
+    return document
+
+
 def document_replace_file(*, document: Document, upload: UploadedFile) -> Document:
     """A new version of an uploaded file: its chunks are swapped once the new version is ingested."""
     if document.source != Document.Source.FILE:
