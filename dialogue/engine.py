@@ -191,7 +191,8 @@ class Turn:
         self.consumed = True
         if self.snapshot.prompts:
             kb_ids = [kb["id"] for kb in self.snapshot.knowledge_bases]
-            async for event in answer(self, self.runtime.prompt(None), kb_ids=kb_ids, tool_names=[], flow_names=[]):
+            prompt = self.runtime.prompt(None, self.mode)
+            async for event in answer(self, prompt, kb_ids=kb_ids, tool_names=[], flow_names=[]):
                 yield event
         else:
             for event in self.say(NOT_UNDERSTOOD):
@@ -301,11 +302,22 @@ class Turn:
     async def escalate(
         self, reason: str, rule: EscalationSpec | None = None, *, queue="default", message=None, transfer_to=""
     ):
-        """Hand the conversation to a person: a message, then a `Handoff` with summary and slots."""
+        """Hand the conversation to a person: a message, then a `Handoff` with summary and slots.
+
+        A rule's action decides how: a queue (calls go to the transfer number), a call transfer (chats,
+        which cannot be transferred, go to the queue), a callback request (the inbox reads the next
+        message as the contact), or only the rule's message, the bot staying in charge."""
+        action = rule.action if rule is not None else "handoff"
         if rule is not None:
             queue, message, transfer_to = rule.queue, rule.message, rule.transfer_to
+            if action == "message":
+                for event in self.say(self.render(message)):
+                    yield event
+                return
         message = message or "Let me connect you with a person who can help."
-        if self.mode == "voice" and not transfer_to:
+        if action == "collect_contact" or (rule is not None and self.mode != "voice"):
+            transfer_to = ""  # a chat cannot be transferred; a callback request needs no number
+        elif self.mode == "voice" and not transfer_to:
             transfer_to = self.snapshot.voice.transfer_number
         for event in self.say(self.render(message)):
             yield event
@@ -332,6 +344,7 @@ class Turn:
         return {
             "trigger": trigger,
             "rule": rule.name if rule is not None else "",
+            "action": rule.action if rule is not None else "handoff",
             "intent": self.intent,
             "confidence": round(self.confidence, 3),
             "low_confidence_streak": self.state.low_confidence_streak,

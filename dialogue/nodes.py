@@ -11,7 +11,7 @@ import time
 from dialogue import expressions, slots
 from dialogue.answer import answer
 from dialogue.events import ToolFinished, ToolStarted
-from dialogue.tools import ToolResult, run_tool
+from dialogue.tools import ToolResult
 
 HANDLERS: dict[str, type[Step]] = {}
 
@@ -124,7 +124,7 @@ class LlmStep(Step):
         turn.consumed = True
         names = {kb["name"]: kb["id"] for kb in turn.snapshot.knowledge_bases}
         kb_ids = [names[n] for n in node.knowledge_bases if n in names]
-        prompt = turn.runtime.prompt(node.prompt)
+        prompt = turn.runtime.prompt(node.prompt, turn.mode)
         async for event in answer(turn, prompt, kb_ids=kb_ids, tool_names=node.tools, flow_names=node.flows):
             yield event
         if node.next is None:
@@ -143,8 +143,7 @@ class ToolStep(Step):
         if spec is None:
             result = ToolResult(False, f"The tool {node.tool} does not exist in this version of the bot.")
         else:
-            secrets = await turn.runtime.secrets(spec.secrets)
-            result = await run_tool(spec, arguments, secrets=secrets, allowed_hosts=turn.runtime.allowed_hosts)
+            result = await turn.runtime.call_tool(spec, arguments)
         turn.timings["tools_ms"] = turn.timings.get("tools_ms", 0) + (time.perf_counter() - t0) * 1000
         turn.trace["tools"].append({"name": node.tool, "arguments": arguments, "ok": result.ok, "result": result.text})
         yield ToolFinished(name=node.tool, ok=result.ok, result=result.text)

@@ -12,8 +12,9 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bots.schema import BotSnapshot, PromptSpec
-from dialogue import gateway, nlu
+from bots.schema import BotSnapshot, PromptSpec, ToolSpec
+from dialogue import gateway, netguard, nlu
+from dialogue.tools import ToolResult, run_tool
 
 DEFAULT_PROMPT = PromptSpec(name="default", system="You are a helpful, concise assistant.")
 
@@ -38,7 +39,7 @@ async def _no_retrieval(kb_ids: list[int], query: str) -> list:
     return []
 
 
-async def _no_secrets(names: list[str]) -> dict[str, str]:
+async def _no_secrets(names: list[str]) -> dict[str, netguard.BoundSecret]:
     return {}
 
 
@@ -48,22 +49,29 @@ class Runtime:
     channel: str = "web"
     nlu_model: bytes | None = None
     retrieve: Callable[[list[int], str], Awaitable[list]] = _no_retrieval
-    secrets: Callable[[list[str]], Awaitable[dict[str, str]]] = _no_secrets
-    allowed_hosts: list[str] = field(default_factory=list)
+    secrets: Callable[[list[str]], Awaitable[dict[str, netguard.BoundSecret]]] = _no_secrets
+    outbound: netguard.Policy = netguard.Policy()  # the workspace's rules for where tools may call
     llm_calls: list[dict] = field(default_factory=list)  # one per attempt, for LlmCall rows
 
     def __post_init__(self):
         self.gateway = gateway.Gateway(self.llm_calls.append)
 
+    async def call_tool(self, spec: ToolSpec, arguments: dict) -> ToolResult:
+        """Call a declared tool with the workspace's secrets it lists, under the workspace's rules."""
+        return await run_tool(spec, arguments, secrets=await self.secrets(spec.secrets), policy=self.outbound)
+
     @property
     def llm_available(self) -> bool:
         return gateway.configured()
 
-    def prompt(self, name: str | None) -> PromptSpec:
-        for prompt in self.snapshot.prompts:
-            if prompt.name == name:
-                return prompt
-        return self.snapshot.prompts[0] if self.snapshot.prompts else DEFAULT_PROMPT
+    def prompt(self, name: str | None, mode: str = "chat") -> PromptSpec:
+        """The named prompt, or the bot's first; a prompt made for the other kind of channel gives
+        way to the first one made for this kind (a short spoken twin on calls), when there is one."""
+        prompts = self.snapshot.prompts
+        named = next((p for p in prompts if p.name == name), None) or (prompts[0] if prompts else DEFAULT_PROMPT)
+        if named.mode in (mode, "both"):
+            return named
+        return next((p for p in prompts if p.mode in (mode, "both")), named)
 
     async def classify(self, text: str) -> tuple[str | None, float]:
         if not self.snapshot.intents or not text:

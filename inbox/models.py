@@ -164,6 +164,7 @@ class FallbackOffer(models.Model):
     class Reason(models.TextChoices):
         CLOSED = "closed", "Outside business hours"
         TIMEOUT = "timeout", "Nobody took the chat in time"
+        CONTACT = "contact", "The bot's rule asked for contact details"
 
     handoff = models.OneToOneField(Handoff, on_delete=models.CASCADE, related_name="fallback_offer")
     reason = models.CharField(max_length=8, choices=Reason.choices)

@@ -122,11 +122,14 @@ def handoff_opened(handoff_id: int) -> None:
     """Called once the turn that handed off has committed: show it in the inbox, then route it.
 
     Outside the queue's hours the customer is offered the fallback at once; a round-robin
-    queue gives it to the next available agent."""
+    queue gives it to the next available agent. A rule that collects contact details has already
+    asked for them: the customer's next message answers, as it answers a fallback offer."""
     handoff = Handoff.objects.select_related("conversation", "assigned_to").get(pk=handoff_id)
     _announce(handoff, events.HANDOFF_CREATED)
     queue = queue_for(handoff.conversation.workspace_id, handoff.queue)
-    if not queue.is_open(timezone.now()):
+    if (handoff.why or {}).get("action") == "collect_contact":
+        FallbackOffer.objects.get_or_create(handoff=handoff, defaults={"reason": FallbackOffer.Reason.CONTACT})
+    elif not queue.is_open(timezone.now()):
         offer_fallback(handoff_id=handoff_id, reason=FallbackOffer.Reason.CLOSED)
     elif queue.assignment == Queue.Assignment.ROUND_ROBIN:
         auto_assign(handoff_id=handoff_id)
