@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -9,6 +11,7 @@ from django.utils import timezone
 from bots.models import Bot
 from conversations.models import ContactMemory, Conversation, Handoff, LlmCall, Message, TurnTrace
 from conversations.redaction import redact, redact_obj
+from conversations.statements import write_together
 from integrations import announce
 
 MEMORY_FACTS = 30  # most facts kept per contact
@@ -57,38 +60,48 @@ def record_turn(
     from inbox import services as inbox  # here: inbox → channels_app → conversations would be an import cycle
 
     conversation = Conversation(pk=conversation_id)
-    with transaction.atomic():
-        rows = []
-        if user_text:
-            rows.append(
-                Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text), external_id=user_ref)
-            )
-        bots = [
-            Message(
-                conversation=conversation,
-                role=Message.Role.BOT,
-                text=redact(m["text"]),
-                interrupted=m.get("interrupted", False),
-                buttons=m.get("buttons") or [],
-                citations=m.get("citations") or [],
-                delivery=delivery,
-            )
-            for m in bot_messages
-        ]
-        Message.objects.bulk_create(rows + bots)
-        TurnTrace.objects.create(
+    rows = []
+    if user_text:
+        rows.append(
+            Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text), external_id=user_ref)
+        )
+    bots = [
+        Message(
             conversation=conversation,
-            turn=turn,
-            timings={k: round(v, 2) for k, v in timings.items()},
-            debug=redact_obj(trace),
+            role=Message.Role.BOT,
+            text=redact(m["text"]),
+            interrupted=m.get("interrupted", False),
+            buttons=m.get("buttons") or [],
+            citations=m.get("citations") or [],
+            delivery=delivery,
         )
-        LlmCall.objects.bulk_create(
-            LlmCall(conversation=conversation, turn=turn, **{k: v for k, v in c.items() if k in _LLM_FIELDS})
-            for c in llm_calls
+        for m in bot_messages
+    ]
+    trace_row = TurnTrace(
+        conversation=conversation,
+        turn=turn,
+        timings={k: round(v, 2) for k, v in timings.items()},
+        debug=redact_obj(trace),
+    )
+    calls = [
+        LlmCall(conversation=conversation, turn=turn, **{k: v for k, v in c.items() if k in _LLM_FIELDS})
+        for c in llm_calls
+    ]
+    fields = {}
+    if counted:
+        fields["turn_count"] = F("turn_count") + 1
+    if handoff is not None:
+        fields["summary"] = redact(handoff["summary"])
+    if status != previous_status:
+        fields["status"] = status
+        if status == Conversation.Status.ENDED:
+            fields["ended_at"] = timezone.now()
+    # The common turn is one statement (see conversations.statements); a handoff adds its row in
+    # the same transaction.
+    with transaction.atomic() if handoff is not None else contextlib.nullcontext():
+        write_together(
+            returning=rows + bots, inserts=[[trace_row], calls], update=(Conversation, conversation_id, fields)
         )
-        fields = {}
-        if counted:
-            fields["turn_count"] = F("turn_count") + 1
         if handoff is not None:
             row = Handoff.objects.create(
                 conversation=conversation,
@@ -99,19 +112,12 @@ def record_turn(
                 slots=redact_obj(handoff["slots"]),
                 transfer_to=handoff.get("transfer_to", ""),
             )
-            fields["summary"] = redact(handoff["summary"])
             transaction.on_commit(lambda: inbox.handoff_opened(row.pk))
         elif previous_status == Conversation.Status.HANDED_OFF and user_text:
             # A person has the conversation: the user's message goes to them, live. The raw text
             # stays in memory only (the inbox reads a callback number or email from it).
             said = rows[0].pk
             transaction.on_commit(lambda: inbox.user_wrote(conversation_id, said, user_text))
-        if status != previous_status:
-            fields["status"] = status
-            if status == Conversation.Status.ENDED:
-                fields["ended_at"] = timezone.now()
-        if fields:
-            Conversation.objects.filter(pk=conversation_id).update(**fields)
         if status != previous_status and status == Conversation.Status.ENDED:
             announce.conversation_ended(conversation_id)  # sent to outside systems after commit
     return [m.pk for m in bots]

@@ -39,22 +39,26 @@ class SessionState:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def _key(conversation_id: int) -> str:
+def key(conversation_id: int) -> str:
     return f"sb:session:{conversation_id}"
 
 
 async def load(conversation_id: int) -> SessionState | None:
-    raw = await redis_client().get(_key(conversation_id))
+    raw = await redis_client().get(key(conversation_id))
     return SessionState.from_json(raw) if raw else None
 
 
 async def save(conversation_id: int, state: SessionState, ttl_s: int | None) -> None:
     """Store the state; `ttl_s=None` keeps the expiry it already has."""
+    await save_to(redis_client(), conversation_id, state, ttl_s)
+
+
+def save_to(client, conversation_id: int, state: SessionState, ttl_s: int | None):
+    """`save` on a given client or pipeline (awaitable on a client, queued on a pipeline)."""
     if ttl_s is None:
-        await redis_client().set(_key(conversation_id), state.to_json(), keepttl=True)
-    else:
-        await redis_client().set(_key(conversation_id), state.to_json(), ex=max(ttl_s, 1))
+        return client.set(key(conversation_id), state.to_json(), keepttl=True)
+    return client.set(key(conversation_id), state.to_json(), ex=max(ttl_s, 1))
 
 
 async def clear(conversation_id: int) -> None:
-    await redis_client().delete(_key(conversation_id))
+    await redis_client().delete(key(conversation_id))
