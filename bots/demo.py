@@ -176,9 +176,10 @@ def definition(bot_id: int = 0) -> BotSnapshot:
 def seed_demo_bot(workspace: Workspace, user=None) -> Bot:
     """Create and publish the demo bot once; later runs leave people's edits alone."""
     with transaction.atomic():
-        if workspace.tool_allowed_hosts != DEMO_ALLOWED_HOSTS:
-            workspace.tool_allowed_hosts = DEMO_ALLOWED_HOSTS
-            workspace.save(update_fields=["tool_allowed_hosts"])
+        if workspace.tool_allowed_hosts != DEMO_ALLOWED_HOSTS or not workspace.allow_private_networks:
+            # Only these hosts, and private addresses allowed: this machine is the demo's order service.
+            workspace.tool_allowed_hosts, workspace.allow_private_networks = DEMO_ALLOWED_HOSTS, True
+            workspace.save(update_fields=["tool_allowed_hosts", "allow_private_networks"])
         KnowledgeBase.objects.get_or_create(workspace=workspace, name=KNOWLEDGE_BASE)
         bot = Bot.objects.filter(workspace=workspace, slug="acme-support").first()
         if bot is None:

@@ -216,9 +216,12 @@ def apply_snapshot(*, bot: Bot, snapshot: BotSnapshot) -> Bot:
 # --- Secrets and API keys ------------------------------------------------------------------------------
 
 
-def set_secret(*, workspace: Workspace, name: str, value: str) -> Secret:
+def set_secret(*, workspace: Workspace, name: str, value: str, hosts: list[str] | None = None) -> Secret:
+    """Create or replace a secret; `hosts` (when given) are the only hosts it may be sent to."""
     secret = Secret.objects.filter(workspace=workspace, name=name).first() or Secret(workspace=workspace, name=name)
     secret.set_value(value)
+    if hosts is not None:
+        secret.allowed_hosts = [h.strip().lower().rstrip(".") for h in hosts if h.strip()]
     secret.save()
     return secret
 

@@ -17,7 +17,7 @@ from dialogue import guards, knowledge, prompting
 from dialogue.events import MessageDone, SentenceEnd, TextDelta, ToolFinished, ToolStarted
 from dialogue.gateway import Completion, LlmUnavailable
 from dialogue.speech import SentenceSplitter, strip_markdown
-from dialogue.tools import ToolResult, openai_schema, run_tool
+from dialogue.tools import ToolResult, openai_schema
 
 MAX_TOOL_ROUNDS = 4
 START_FLOW = "start_flow"
@@ -183,8 +183,7 @@ async def _run_calls(turn, calls, specs, flow_names, messages):
         spec = specs.get(call.name)
         if spec is None:
             return ToolResult(False, f"There is no tool called {call.name!r}.")
-        secrets = await turn.runtime.secrets(spec.secrets)
-        return await run_tool(spec, args, secrets=secrets, allowed_hosts=turn.runtime.allowed_hosts)
+        return await turn.runtime.call_tool(spec, args)
 
     t0 = time.perf_counter()
     results = await asyncio.gather(*(one(c) for c in calls))

@@ -49,7 +49,7 @@ from bots.schema import BotSnapshot
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
 from conversations.redaction import redact, redact_obj
-from dialogue import knowledge
+from dialogue import knowledge, netguard
 from dialogue import state as session
 from dialogue.db import db
 from dialogue.engine import Turn
@@ -186,9 +186,12 @@ def _version_model(version_id: int) -> bytes | None:
 
 def _secret_loader(workspace_id: int):
     @db
-    def load(names: list[str]) -> dict[str, str]:
+    def load(names: list[str]) -> dict[str, netguard.BoundSecret]:
         # Workspace-scoped: a tool can only read its own workspace's secrets, and only those it declares.
-        return {s.name: s.reveal() for s in Secret.objects.filter(workspace_id=workspace_id, name__in=names)}
+        return {
+            s.name: netguard.BoundSecret(s.name, s.reveal(), tuple(s.allowed_hosts or ()))
+            for s in Secret.objects.filter(workspace_id=workspace_id, name__in=names)
+        }
 
     return load
 
@@ -234,7 +237,7 @@ async def run_turn(
             nlu_model=nlu_blob,
             retrieve=knowledge.retrieve,
             secrets=_secret_loader(conv.workspace_id),
-            allowed_hosts=list(conv.workspace.tool_allowed_hosts or []),
+            outbound=netguard.Policy.for_workspace(conv.workspace),
         )
         turn = Turn(snapshot, state, inbound, runtime, mode=mode)
         turn.timings["load_ms"] = (time.perf_counter() - started) * 1000

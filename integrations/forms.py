@@ -24,7 +24,7 @@ class WebhookEndpointForm(forms.ModelForm):
         workspace, url = data.get("workspace"), data.get("url")
         if workspace and url:
             try:
-                webhooks.check_url(url, workspace.tool_allowed_hosts)
+                webhooks.check_url(url, workspace)
             except netguard.BlockedAddress as exc:
                 self.add_error("url", str(exc))
         return data

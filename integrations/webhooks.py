@@ -1,6 +1,7 @@
 """Sending one signed webhook request. Endpoints are builder-typed URLs, so every request goes
-through the SSRF guard (`dialogue.netguard`): private and metadata addresses are refused unless
-the host is in the workspace's allowed hosts, and we connect to the address that was checked."""
+through the SSRF guard (`dialogue.netguard`): private addresses are refused unless the workspace's
+owner allowed private networks, metadata addresses always, hosts outside the workspace's allowed
+hosts too, and we connect to the address that was checked."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ def body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def check_url(url: str, allowed_hosts) -> None:
+def check_url(url: str, workspace) -> None:
     """Raise `netguard.BlockedAddress`, with a message fit for the admin, if the URL may not be called."""
-    netguard.resolve_sync(url, allowed_hosts)
+    netguard.resolve_sync(url, netguard.Policy.for_workspace(workspace))
 
 
 def post(delivery: WebhookDelivery) -> Outcome:
@@ -62,7 +63,7 @@ def post(delivery: WebhookDelivery) -> Outcome:
             endpoint.url,
             headers=headers,
             content=content,
-            allowed_hosts=endpoint.workspace.tool_allowed_hosts,
+            policy=netguard.Policy.for_workspace(endpoint.workspace),
             timeout_s=settings.WEBHOOK_TIMEOUT_S,
             max_bytes=MAX_RESPONSE_BYTES,
         )

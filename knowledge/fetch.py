@@ -1,7 +1,7 @@
 """Fetch web pages for ingestion through the SSRF guard, and decide which links a crawl follows.
 
 Every request (robots.txt included) goes through `dialogue.netguard.fetch_sync`, so a URL that
-resolves to a private address is refused exactly as a tool call would be. Size and time limits
+resolves to a private address is refused exactly as a tool call would be, on every redirect hop. Size and time limits
 come from settings; failures become `ExtractionError`s worded for the builder.
 """
 
@@ -27,14 +27,14 @@ class Page:
     content: bytes
 
 
-def _get(url: str, allowed_hosts: list[str]) -> netguard.Response:
+def _get(url: str, policy: netguard.Policy) -> netguard.Response:
     timeout = settings.KNOWLEDGE_FETCH_TIMEOUT
     try:
         return netguard.fetch_sync(
             "GET",
             url,
             headers={"User-Agent": USER_AGENT, "Accept": "text/html,application/pdf,text/*;q=0.9,*/*;q=0.5"},
-            allowed_hosts=allowed_hosts,
+            policy=policy,
             timeout_s=timeout,
             max_bytes=settings.KNOWLEDGE_MAX_FILE_MB * 1024 * 1024,
         )
@@ -46,19 +46,19 @@ def _get(url: str, allowed_hosts: list[str]) -> netguard.Response:
         raise ExtractionError(f"We could not connect to {url} ({type(exc).__name__}). Check the address.")
 
 
-def fetch_page(url: str, allowed_hosts: list[str]) -> Page:
-    resp = _get(url, allowed_hosts)
+def fetch_page(url: str, policy: netguard.Policy) -> Page:
+    resp = _get(url, policy)
     if not resp.ok:
         raise ExtractionError(f"The page {url} answered with HTTP {resp.status_code}, so there was nothing to read.")
     return Page(url=resp.url, content_type=resp.headers.get("content-type", ""), content=resp.content)
 
 
-def robots_for(url: str, allowed_hosts: list[str]) -> robotparser.RobotFileParser:
+def robots_for(url: str, policy: netguard.Policy) -> robotparser.RobotFileParser:
     """The site's robots.txt rules; a missing or unreachable file allows everything, as crawlers agree."""
     parts = urlsplit(url)
     parser = robotparser.RobotFileParser()
     try:
-        resp = _get(f"{parts.scheme}://{parts.netloc}/robots.txt", allowed_hosts)
+        resp = _get(f"{parts.scheme}://{parts.netloc}/robots.txt", policy)
     except ExtractionError:
         resp = None
     if resp is not None and resp.ok:

@@ -23,6 +23,7 @@ from bots.models import (
     Workspace,
 )
 from bots.schema import FlowGraph, FlowSpec
+from dialogue import netguard
 
 
 class LinesField(forms.CharField):
@@ -54,14 +55,29 @@ def _lines(label, help_text):
     return LinesField(label=label, help_text=help_text)
 
 
+def _clean_hosts(hosts: list[str]) -> list[str]:
+    problems = [p for p in map(netguard.host_pattern_problem, hosts) if p]
+    if problems:
+        raise forms.ValidationError(problems)
+    return [h.strip().lower().rstrip(".") for h in hosts]
+
+
 class WorkspaceForm(forms.ModelForm):
-    tool_allowed_hosts = _lines(
-        "Hosts tools may call on a private network", Workspace.tool_allowed_hosts.field.help_text
+    tool_allowed_hosts = _lines("Hosts bots may call", Workspace.tool_allowed_hosts.field.help_text)
+    allow_private_networks = forms.BooleanField(
+        required=False,
+        label="Allow private networks (risky)",
+        help_text="Warning: with this on, anyone who can edit a bot can make it call services inside your "
+        "network (localhost, 10.x, 192.168.x). Turn it on only for an internal service you own, and list "
+        "that service's host above. Cloud metadata addresses stay refused.",
     )
 
     class Meta:
         model = Workspace
-        fields = ["name", "slug", "tool_allowed_hosts"]
+        fields = ["name", "slug", "tool_allowed_hosts", "allow_private_networks"]
+
+    def clean_tool_allowed_hosts(self):
+        return _clean_hosts(self.cleaned_data["tool_allowed_hosts"])
 
 
 class BotForm(forms.ModelForm):
@@ -194,9 +210,20 @@ class SecretForm(forms.ModelForm):
         "When editing, leave empty to keep the current value.",
     )
 
+    allowed_hosts = _lines("Hosts it may be sent to", Secret.allowed_hosts.field.help_text)
+
     class Meta:
         model = Secret
-        fields = ["workspace", "name"]
+        fields = ["workspace", "name", "allowed_hosts"]
+
+    def clean_allowed_hosts(self):
+        hosts = _clean_hosts(self.cleaned_data["allowed_hosts"])
+        if not hosts:
+            raise forms.ValidationError(
+                "Name at least one host this secret may be sent to, e.g. api.shop.com: a tool that would send it "
+                "anywhere else fails."
+            )
+        return hosts
 
     def clean(self):
         data = super().clean()

@@ -53,6 +53,15 @@ class WorkspaceAdmin(WorkspaceScoped, ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return request.user.is_superuser  # new tenants are created by the installation's operator
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.allow_private_networks:
+            messages.warning(
+                request,
+                f"{obj.name} may call private networks: anyone who can edit its bots can reach services inside "
+                "your network. Turn it off when you no longer need it.",
+            )
+
     @display(description="Bots")
     def bot_count(self, obj):
         return obj.bots.count()
@@ -65,7 +74,7 @@ class SecretAdmin(WorkspaceScoped, ModelAdmin):
     list_display = ["name", "masked", "workspace", "updated_at"]
     list_filter = [WorkspaceListFilter]
     search_fields = ["name"]
-    fields = ["workspace", "name", "value", "masked"]
+    fields = ["workspace", "name", "value", "allowed_hosts", "masked"]
     readonly_fields = ["masked"]
 
 

@@ -10,6 +10,7 @@ from bots.access import MANAGE
 from bots.api.common import AUTH, ERRORS, user_of
 from bots.models import API_SCOPES, ApiKey, Secret
 from config.api import ApiError
+from dialogue import netguard
 
 router = Router(auth=AUTH, tags=["workspace"])
 
@@ -39,12 +40,16 @@ class ApiKeyCreated(ApiKeyOut):
 class SecretIn(Schema):
     name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Z][A-Z0-9_]*$")
     value: str = Field(min_length=1, max_length=4000)
+    allowed_hosts: list[str] = Field(
+        min_length=1, max_length=50, description="The only hosts the secret may be sent to, e.g. api.shop.com."
+    )
 
 
 class SecretOut(Schema):
     id: int
     name: str
     masked: str
+    allowed_hosts: list[str]
     updated_at: datetime
 
 
@@ -81,7 +86,10 @@ def list_secrets(request, workspace_id: int):
 def put_secret(request, workspace_id: int, data: SecretIn):
     """Create or replace a secret. The answer shows it masked; it is never shown in full again."""
     workspace = access.access_workspace(request.auth, workspace_id, MANAGE)
-    return services.set_secret(workspace=workspace, name=data.name, value=data.value)
+    problems = [p for p in map(netguard.host_pattern_problem, data.allowed_hosts) if p]
+    if problems:
+        raise ApiError(422, "invalid_input", " ".join(problems))
+    return services.set_secret(workspace=workspace, name=data.name, value=data.value, hosts=data.allowed_hosts)
 
 
 @router.delete("/workspaces/{workspace_id}/secrets/{secret_id}", response={204: None, **ERRORS})

@@ -170,7 +170,13 @@ def test_publish_and_rollback_buttons(demo_bot, builder):
 def test_secrets_are_write_only_in_the_admin(demo_bot, acme):
     owner = logged_in(make_user(acme, Membership.Role.OWNER, "olga"))
     response = owner.post(
-        reverse("admin:bots_secret_add"), {"workspace": acme.pk, "name": "SHOP_KEY", "value": "sk-live-abcdef123456"}
+        reverse("admin:bots_secret_add"),
+        {
+            "workspace": acme.pk,
+            "name": "SHOP_KEY",
+            "value": "sk-live-abcdef123456",
+            "allowed_hosts": "api.shop.example",
+        },
     )
     assert response.status_code == 302
     secret = Secret.objects.get(name="SHOP_KEY")

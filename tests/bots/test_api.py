@@ -158,7 +158,9 @@ def test_secrets_never_appear_in_responses_or_logs(demo_bot, caplog):
     url = f"/api/v1/workspaces/{demo_bot.workspace_id}/secrets"
     with caplog.at_level(logging.DEBUG):
         put = client.put(
-            url, data={"name": "SHOP_KEY", "value": "sk-live-abcdef123456"}, content_type="application/json"
+            url,
+            data={"name": "SHOP_KEY", "value": "sk-live-abcdef123456", "allowed_hosts": ["api.shop.example"]},
+            content_type="application/json",
         )
         listed = client.get(url)
         channel = client.post(

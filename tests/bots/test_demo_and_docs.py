@@ -17,7 +17,7 @@ def test_seed_demo_is_idempotent_and_publishes_the_demo_bot(django_capture_on_co
         with django_capture_on_commit_callbacks(execute=True):
             call_command("seed_demo", stdout=io.StringIO())
     bot = Bot.objects.get(slug="acme-support")
-    assert bot.workspace.tool_allowed_hosts == ["localhost", "127.0.0.1"]
+    assert bot.workspace.tool_allowed_hosts == ["localhost", "127.0.0.1"] and bot.workspace.allow_private_networks
     assert bot.versions.count() == 1
     version, snapshot = selectors.published_snapshot(bot.id)
     assert version.is_current and [f.name for f in snapshot.flows] == ["Main"]

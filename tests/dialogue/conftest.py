@@ -63,7 +63,9 @@ def tool_server():
 
 @pytest.fixture
 def workspace(db):
-    return Workspace.objects.create(name="Acme", slug="acme", tool_allowed_hosts=["127.0.0.1"])
+    return Workspace.objects.create(
+        name="Acme", slug="acme", tool_allowed_hosts=["127.0.0.1"], allow_private_networks=True
+    )
 
 
 @pytest.fixture

@@ -228,8 +228,10 @@ def test_tool_errors_go_back_to_the_llm_as_text(talk, fake_openai):
     assert "Invalid arguments" in fake_openai.chat_requests()[-1]["body"]["messages"][-1]["content"]
 
 
-def test_internal_addresses_are_refused_for_tools_unless_allow_listed(acme_bot, tool_server, fake_openai):
-    acme_bot.workspace.tool_allowed_hosts = []
+def test_internal_addresses_are_refused_for_tools_unless_private_networks_are_allowed(
+    acme_bot, tool_server, fake_openai
+):
+    acme_bot.workspace.allow_private_networks = False
     acme_bot.workspace.save()
     talk = Talk(acme_bot, demo_snapshot(tool_server))
     talk.say("where is my order")

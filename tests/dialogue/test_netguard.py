@@ -27,6 +27,10 @@ async def _app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
+# The workspace of someone who runs this service on their own machine, on purpose.
+LOOPBACK = netguard.Policy(allowed_hosts=("127.0.0.1",), allow_private=True)
+
+
 @pytest.fixture(scope="module")
 def local_server():
     server = ThreadedServer(_app).start()
@@ -51,7 +55,7 @@ def local_server():
     ],
 )
 async def test_internal_addresses_are_refused_with_a_clear_message(url):
-    with pytest.raises(netguard.BlockedAddress, match="private or internal address"):
+    with pytest.raises(netguard.BlockedAddress, match="private or internal address|cloud metadata"):
         await netguard.fetch("GET", url)
     with pytest.raises(netguard.BlockedAddress):
         netguard.fetch_sync("GET", url)
@@ -63,23 +67,23 @@ async def test_non_http_schemes_are_refused():
 
 
 async def test_allow_listed_host_is_reached_with_its_own_host_header(local_server):
-    resp = await netguard.fetch("GET", f"{local_server.base_url}/x", allowed_hosts=["127.0.0.1"])
+    resp = await netguard.fetch("GET", f"{local_server.base_url}/x", policy=LOOPBACK)
     assert resp.ok and resp.json() == {"host": f"127.0.0.1:{local_server.port}"}
-    sync = netguard.fetch_sync("GET", f"{local_server.base_url}/x", allowed_hosts=["127.0.0.1"])
+    sync = netguard.fetch_sync("GET", f"{local_server.base_url}/x", policy=LOOPBACK)
     assert sync.json() == resp.json()
 
 
 async def test_redirects_are_checked_again(local_server):
     with pytest.raises(netguard.BlockedAddress, match="localhost"):
-        await netguard.fetch("GET", f"{local_server.base_url}/redirect-internal", allowed_hosts=["127.0.0.1"])
-    ok = await netguard.fetch("GET", f"{local_server.base_url}/redirect-ok", allowed_hosts=["127.0.0.1"])
+        await netguard.fetch("GET", f"{local_server.base_url}/redirect-internal", policy=LOOPBACK)
+    ok = await netguard.fetch("GET", f"{local_server.base_url}/redirect-ok", policy=LOOPBACK)
     assert ok.url.endswith("/hello") and ok.ok
     with pytest.raises(netguard.OutboundError, match="Too many redirects"):
-        await netguard.fetch("GET", f"{local_server.base_url}/loop", allowed_hosts=["127.0.0.1"])
+        await netguard.fetch("GET", f"{local_server.base_url}/loop", policy=LOOPBACK)
 
 
 async def test_response_size_is_capped(local_server):
     with pytest.raises(netguard.ResponseTooLarge):
-        await netguard.fetch("GET", f"{local_server.base_url}/big", allowed_hosts=["127.0.0.1"], max_bytes=1000)
+        await netguard.fetch("GET", f"{local_server.base_url}/big", policy=LOOPBACK, max_bytes=1000)
     with pytest.raises(netguard.ResponseTooLarge):
-        netguard.fetch_sync("GET", f"{local_server.base_url}/big", allowed_hosts=["127.0.0.1"], max_bytes=1000)
+        netguard.fetch_sync("GET", f"{local_server.base_url}/big", policy=LOOPBACK, max_bytes=1000)

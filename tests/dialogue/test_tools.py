@@ -41,7 +41,7 @@ def _snapshot(tool_server, **tool):
 
 
 def test_secrets_reach_the_service_but_never_the_records(acme_bot, tool_server):
-    set_secret(workspace=acme_bot.workspace, name="SHOP_KEY", value="sk-live-abcdef123456")
+    set_secret(workspace=acme_bot.workspace, name="SHOP_KEY", value="sk-live-abcdef123456", hosts=["127.0.0.1"])
     talk = Talk(acme_bot, _snapshot(tool_server, response_field="status"))
     talk.say("lookup please")
     assert talk.say("1002") == "Status: being packed"
@@ -63,7 +63,7 @@ def test_another_workspaces_secret_is_not_used(acme_bot, tool_server, db):
 
 
 def test_the_kept_field_is_truncated_to_its_limit(acme_bot, tool_server):
-    set_secret(workspace=acme_bot.workspace, name="SHOP_KEY", value="sk-live-abcdef123456")
+    set_secret(workspace=acme_bot.workspace, name="SHOP_KEY", value="sk-live-abcdef123456", hosts=["127.0.0.1"])
     talk = Talk(acme_bot, _snapshot(tool_server, max_chars=50))
     talk.say("lookup")
     events = talk.send("1001")
@@ -72,7 +72,7 @@ def test_the_kept_field_is_truncated_to_its_limit(acme_bot, tool_server):
 
 
 def test_arguments_failing_the_schema_are_refused_before_any_request(acme_bot, tool_server):
-    set_secret(workspace=acme_bot.workspace, name="SHOP_KEY", value="sk-live-abcdef123456")
+    set_secret(workspace=acme_bot.workspace, name="SHOP_KEY", value="sk-live-abcdef123456", hosts=["127.0.0.1"])
     snapshot = _snapshot(tool_server)
     flow = snapshot.flows[0]
     graph = flow.graph.model_copy(deep=True)

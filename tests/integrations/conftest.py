@@ -74,7 +74,7 @@ def live(integrations_worker, integrations_server, receiver, fake_zendesk, fake_
 @pytest.fixture
 def bot(transactional_db):
     # The receiver and Zendesk fakes listen on loopback, which the workspace must allow.
-    Workspace.objects.create(name="Acme", slug="acme", tool_allowed_hosts=["127.0.0.1"])
+    Workspace.objects.create(name="Acme", slug="acme", tool_allowed_hosts=["127.0.0.1"], allow_private_networks=True)
     return make_bot("acme")
 
 

@@ -149,20 +149,20 @@ def test_the_test_button_sends_a_signed_test_event(live, bot, owner, receiver):
     assert event["event"] == "webhook.test"
 
 
-def test_private_addresses_are_refused_unless_the_workspace_allows_the_host(live, bot, owner, receiver):
-    bot.workspace.tool_allowed_hosts = []
+def test_private_addresses_are_refused_unless_the_workspace_allows_private_networks(live, bot, owner, receiver):
+    bot.workspace.allow_private_networks = False
     bot.workspace.save()
     r, secret = add_endpoint(owner, bot, receiver.base_url + "/hook")
     assert secret is None and not WebhookEndpoint.objects.exists()
     assert "points to a private or internal address (127.0.0.1)" in r.text
     r, _ = add_endpoint(owner, bot, "http://169.254.169.254/latest/meta-data/")
-    assert "private or internal address" in r.text and not WebhookEndpoint.objects.exists()
+    assert "cloud metadata address" in r.text and not WebhookEndpoint.objects.exists()
 
     # An endpoint saved while allowed, then disallowed: the sender refuses too, and says why.
-    bot.workspace.tool_allowed_hosts = ["127.0.0.1"]
+    bot.workspace.allow_private_networks = True
     bot.workspace.save()
     _, secret = add_endpoint(owner, bot, receiver.base_url + "/hook")
-    bot.workspace.tool_allowed_hosts = []
+    bot.workspace.allow_private_networks = False
     bot.workspace.save()
     run(ask_for_a_person(live, bot.public_key))
     (failed,) = wait_for(lambda: deliveries(DeliveryStatus.FAILED), what="the refused delivery")
