@@ -13,7 +13,7 @@ import yaml
 from django.db import transaction
 from pydantic import ValidationError as SchemaError
 
-from bots import selectors
+from bots import claims, selectors
 from bots.models import Bot, Workspace
 from bots.schema import NODE_KINDS, BotSnapshot
 from bots.services import apply_snapshot
@@ -106,9 +106,31 @@ def _parse(workspace: Workspace, text: str) -> BotSnapshot:
         {"path": p.path, "code": p.code, "message": p.message}
         for p in validate_bot(snapshot, secrets=selectors.secret_names(workspace.id))
     ]
+    errors += _claim_errors(workspace, snapshot)
     if errors:
         raise ImportFailed(errors)
     return snapshot
+
+
+def _claim_errors(workspace: Workspace, snapshot: BotSnapshot) -> list[dict]:
+    """Numbers the import would connect: written as E.164, and not another workspace's (bots/claims.py)."""
+    replaced = Bot.objects.filter(workspace=workspace, slug=snapshot.slug).values_list("id", flat=True).first()
+    errors = []
+    for i, channel in enumerate(snapshot.channels):
+        if not channel.phone_number:
+            continue
+        path = f"channels[{i}].phone_number"
+        try:
+            channel.phone_number = claims.normalise_number(channel.phone_number)
+        except ValueError as exc:
+            errors.append({"path": path, "code": "channel.number", "message": str(exc)})
+            continue
+        problem = claims.claim_problem(
+            kind=channel.kind, workspace_id=workspace.id, phone_number=channel.phone_number, exclude_bot_id=replaced
+        )
+        if problem:
+            errors.append({"path": path, "code": "channel.claimed", "message": problem})
+    return errors
 
 
 def _schema_errors(exc: SchemaError, prefix: str = "") -> list[dict]:

@@ -70,7 +70,9 @@ class ChannelConnectionAdmin(WorkspaceScoped, ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["bot", "kind", "settings", "new_credentials", "phone_number", "is_active"]
-        return ["connect", *fields] if obj is not None else fields  # what a builder comes back for, first
+        if obj is None or not self.has_change_permission(request, obj):
+            return fields  # addresses, tokens and the identity secret are for those who may change the channel
+        return ["connect", *fields]  # what a builder comes back for, first
 
     @display(description="Credentials", boolean=True)
     def has_credentials(self, obj):
@@ -83,6 +85,8 @@ class ChannelConnectionAdmin(WorkspaceScoped, ModelAdmin):
 
     @display(description="Connect")
     def connect(self, obj):
+        if obj.kind == ChannelConnection.Kind.WEB:
+            return render_to_string("channels_app/web_connect.html", connections.web_setup(obj))
         status = connections.status(obj)
         if status is None:
             return "Nothing to paste for this kind of channel."

@@ -25,6 +25,10 @@ ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: Error
 ERRORS_WITH_TURN = {**ERRORS, 503: ErrorOut}
 # Errors a turn itself can end with: another request of the conversation holds it, or our bug.
 TURN_ERROR_STATUS = {"busy": 409, "turn_failed": 503}
+IDENTITY_REFUSED = (
+    "contact_signature does not prove contact_id. Have your server sign the id with the web channel's "
+    "identity secret (HMAC-SHA256, hex), or leave contact_id out for an anonymous chat."
+)
 
 
 @router.get("/widget/{public_key}", response={200: WidgetConfigOut, 404: ErrorOut}, auth=None)
@@ -65,15 +69,32 @@ def _conversation_out(conversation: Conversation) -> ConversationOut:
 
 @router.post("/conversations", response={201: ConversationOut, **ERRORS}, auth=CHAT_AUTH)
 async def create_conversation(request, body: ConversationIn):
-    """Start a conversation with a published bot. With `X-Bot-Key`, keep the returned token."""
+    """Start a conversation with a published bot. With `X-Bot-Key`, keep the returned token; a
+    `contact_id` then needs the site's `contact_signature` (HMAC-SHA256 of the id, in hex, with the
+    web channel's identity secret). A workspace API key is trusted with any `contact_id`."""
     bot = await sync_to_async(caller_bot)(request, body.bot_id)
     chat = await _chat(bot)
-    conversation = await services.start_conversation(chat, channel="api", contact_id=body.contact_id)
+    contact = body.contact_id
+    if isinstance(request.auth, Bot) and contact:
+        contact = services.verified_contact(chat, body.contact_id, body.contact_signature)
+        if not contact:
+            raise ApiError(403, "identity_not_verified", IDENTITY_REFUSED)
+    key = f"bot:{bot.id}" if isinstance(request.auth, Bot) else f"api-key:{request.auth.id}"
+    wait = await services.wait_before_starting(chat, ip=_client_ip(request), key=key, contact_id=contact)
+    if wait:
+        raise ApiError(
+            429, "rate_limited", protocol.ERRORS["too_many_conversations"], headers={"Retry-After": str(wait)}
+        )
+    conversation = await services.start_conversation(chat, channel="api", contact_id=contact)
     return 201, _conversation_out(conversation)
 
 
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
 async def _chat(bot: Bot) -> services.Chat:
-    chat = await services.chat_for_bot(bot)
+    chat = await services.open_web_chat(bot)
     if isinstance(chat, str):
         raise ApiError(409, chat, protocol.ERRORS[chat])
     return chat
@@ -85,9 +106,9 @@ async def _prepare_turn(request, conversation_id: int, body: MessageIn):
         raise ApiError(413, "message_too_long", protocol.ERRORS["message_too_long"])
     if not body.text.strip():
         raise ApiError(422, "invalid_input", "Send some text.")
-    ip = request.META.get("REMOTE_ADDR", "unknown")
-    if not await ratelimit.aallow(f"chat-ip:{ip}", limit=settings.CHAT_IP_MESSAGES_PER_MINUTE):
-        raise ApiError(429, "rate_limited", protocol.ERRORS["rate_limited"])
+    wait = await ratelimit.aretry_after(f"chat-ip:{_client_ip(request)}", limit=settings.CHAT_IP_MESSAGES_PER_MINUTE)
+    if wait:
+        raise ApiError(429, "rate_limited", protocol.ERRORS["rate_limited"], headers={"Retry-After": str(wait)})
     conversation = await sync_to_async(caller_conversation)(request, conversation_id, "conversations:write")
     chat = await _chat(await Bot.objects.aget(pk=conversation.bot_id))
     inbound = (

@@ -70,7 +70,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_start(self, frame: protocol.Start):
         if self.conversation is not None:
             return await self.send_json(protocol.error("bad_frame"))
-        conversation, resumed = await services.resume_or_start(self.chat, frame.token, channel="web")
+        contact = services.verified_contact(self.chat, frame.contact_id, frame.contact_signature)
+        if frame.contact_id and not contact:
+            await self.send_json(protocol.error("identity_not_verified"))
+        opened = await services.resume_or_start(
+            self.chat, frame.token, channel="web", contact_id=contact, ip=self.ip, key=f"bot:{self.chat.bot.id}"
+        )
+        if isinstance(opened, int):
+            return await self.send_json(protocol.error("too_many_conversations", retry_after=opened))
+        conversation, resumed = opened
         self.conversation = conversation
         await self.channel_layer.group_add(protocol.group_name(conversation.id), self.channel_name)
         token = services.token_for(conversation)

@@ -35,6 +35,10 @@ class Start(_Frame):
     type: Literal["start"]
     token: str = Field(default="", max_length=300)  # from a previous `ready`: resume that conversation
     after: int = Field(default=0, ge=0)  # replay stored messages with a larger id
+    # Who the visitor is on the site, signed by the site's backend (channels_app/identity.py);
+    # without a valid signature the chat is anonymous.
+    contact_id: str = Field(default="", max_length=200)
+    contact_signature: str = Field(default="", max_length=200)
 
 
 class Say(_Frame):
@@ -67,13 +71,21 @@ ERRORS: dict[str, str] = {
     "not_published": "This bot has not been published yet.",
     "origin_not_allowed": "This website is not in the bot's allowed origins.",
     "turn_failed": "Sorry, something went wrong on our side. Please try again.",
+    "channel_off": "Chat with this bot is switched off. Switch its website chat channel on in the admin.",
+    "identity_not_verified": "The contact's signature does not match: this chat is anonymous. "
+    "Sign the contact id with the web channel's identity secret (HMAC-SHA256, hex).",
+    "too_many_conversations": "Too many new conversations. Wait a moment and try again.",
 }
-FATAL = {"unknown_bot", "not_published", "origin_not_allowed", "too_many_connections"}
+FATAL = {"unknown_bot", "not_published", "origin_not_allowed", "too_many_connections", "channel_off"}
 
 
-def error(code: str, *, turn: bool = False) -> dict:
-    """`turn` tells the client that the message it sent was not (or no longer) being answered."""
-    return {"type": "error", "code": code, "message": ERRORS[code], "turn": turn}
+def error(code: str, *, turn: bool = False, retry_after: int | None = None) -> dict:
+    """`turn` tells the client that the message it sent was not (or no longer) being answered;
+    `retry_after` (seconds) comes with a limit that lifts by itself."""
+    frame = {"type": "error", "code": code, "message": ERRORS[code], "turn": turn}
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
+    return frame
 
 
 # --- Server frames from engine events: a registry keyed by the event's stored type ------------

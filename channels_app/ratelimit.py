@@ -8,6 +8,7 @@ a fixed window lets twice the limit through across a minute boundary.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 
@@ -21,6 +22,12 @@ log = logging.getLogger(__name__)
 
 async def aallow(name: str, *, limit: int, window_s: int = 60) -> bool:
     """Count one hit on `name`; False once more than `limit` hits fell in the last `window_s`."""
+    return await aretry_after(name, limit=limit, window_s=window_s) == 0
+
+
+async def aretry_after(name: str, *, limit: int, window_s: int = 60) -> int:
+    """Count one hit on `name`; 0 when it is within the limit, else the seconds until one more
+    hit would be (what a 429's `Retry-After` says). Refused hits count too: hammering on waits longer."""
     key, now = _PREFIX + name, time.time()
     try:
         async with async_client().pipeline(transaction=True) as pipe:
@@ -29,12 +36,17 @@ async def aallow(name: str, *, limit: int, window_s: int = 60) -> bool:
             pipe.zcard(key)
             pipe.expire(key, window_s + 1)
             _, _, count, _ = await pipe.execute()
+            if count <= limit:
+                return 0
+            # The next hit fits once all but limit - 1 of the hits now counted have left the window.
+            oldest_kept = await async_client().zrange(key, count - limit, count - limit, withscores=True)
     except redis.RedisError:
-        # A limiter that cannot count lets the message through: chat stays up while Redis is
-        # slow or away, and the per-connection window still applies.
+        # A limiter that cannot count lets the hit through: chat stays up while Redis is slow or
+        # away, and the per-connection window still applies.
         log.warning("rate limiter unavailable", extra={"limit_name": name.split(":", 1)[0]})
-        return True
-    return count <= limit
+        return 0
+    started = oldest_kept[0][1] if oldest_kept else now
+    return max(1, math.ceil(started + window_s - now))
 
 
 class LocalWindow:

@@ -25,6 +25,13 @@ class ConversationIn(Schema):
     contact_id: str = Field(
         default="", max_length=200, description="Who the user is in your system.", examples=["crm-4711"]
     )
+    contact_signature: str = Field(
+        default="",
+        max_length=200,
+        description="With X-Bot-Key: HMAC-SHA256 of contact_id, in hex, keyed with the web channel's identity "
+        "secret, computed by your backend. Without it a public caller cannot name a contact.",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
 
 
 class ConversationOut(Schema):

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from bots.models import Bot
 from bots.schema import BotSnapshot
 from bots.selectors import NotPublished, apublished_snapshot
-from channels_app import layer, protocol
+from channels_app import identity, layer, protocol, ratelimit
 from channels_app.tokens import conversation_token, read_token
 from conversations.models import Conversation, Message
 from conversations.services import conversation_start
@@ -33,6 +34,7 @@ class Chat:
     bot: Bot
     version_id: int
     snapshot: BotSnapshot
+    identity_secret: str = ""  # the web connection's: proves who a public caller is (see identity.py)
 
 
 async def open_chat(public_key: str) -> Chat | str:
@@ -40,7 +42,16 @@ async def open_chat(public_key: str) -> Chat | str:
     bot = await Bot.objects.filter(public_key=public_key).select_related("workspace").afirst()
     if bot is None:
         return "unknown_bot"
-    return await chat_for_bot(bot)
+    return await open_web_chat(bot)
+
+
+async def open_web_chat(bot: Bot) -> Chat | str:
+    """The bot as the widget and the chat API serve it: refused while its web connection is switched off."""
+    access = await identity.web_access(bot.id)
+    if not access.switched_on:
+        return "channel_off"
+    chat = await chat_for_bot(bot)
+    return chat if isinstance(chat, str) else replace(chat, identity_secret=access.identity_secret)
 
 
 async def chat_for_bot(bot: Bot) -> Chat | str:
@@ -55,18 +66,54 @@ def token_for(conversation: Conversation) -> str:
     return conversation_token(conversation.id, conversation.bot_id)
 
 
-async def resume_or_start(chat: Chat, token: str, *, channel: str, contact_id: str = "") -> tuple[Conversation, bool]:
-    """The conversation a valid token names (if it is still open), else a new one; and whether it resumed."""
+def verified_contact(chat: Chat, contact_id: str, signature: str) -> str:
+    """The contact a public caller proved with the site's signature, or "" (anonymous)."""
+    return identity.verified_contact(chat.identity_secret, contact_id, signature)
+
+
+async def resume(chat: Chat, token: str, *, contact_id: str = "") -> Conversation | None:
+    """The open conversation a valid token names, if it is the same contact's (or both anonymous):
+    a browser shared after a logout or by another user must not reopen someone else's chat."""
     conversation_id = read_token(token, chat.bot.id)
-    if conversation_id is not None:
-        conversation = (
-            await Conversation.objects.filter(id=conversation_id, bot_id=chat.bot.id)
-            .exclude(status=Conversation.Status.ENDED)
-            .afirst()
-        )
-        if conversation is not None:
-            return conversation, True
+    if conversation_id is None:
+        return None
+    return (
+        await Conversation.objects.filter(id=conversation_id, bot_id=chat.bot.id, contact_id=contact_id)
+        .exclude(status=Conversation.Status.ENDED)
+        .afirst()
+    )
+
+
+async def resume_or_start(
+    chat: Chat, token: str, *, channel: str, contact_id: str, ip: str, key: str
+) -> tuple[Conversation, bool] | int:
+    """The conversation a valid token names (and True), else a new one (and False); or, when the
+    caller has started too many lately, the seconds to wait (see `wait_before_starting`)."""
+    conversation = await resume(chat, token, contact_id=contact_id)
+    if conversation is not None:
+        return conversation, True
+    wait = await wait_before_starting(chat, ip=ip, key=key, contact_id=contact_id)
+    if wait:
+        return wait
     return await start_conversation(chat, channel=channel, contact_id=contact_id), False
+
+
+async def wait_before_starting(chat: Chat, *, ip: str, key: str, contact_id: str = "") -> int:
+    """Seconds this caller must wait before starting another conversation (0: it may now).
+
+    Counted per client address, per key (a workspace API key or the bot's public key), per
+    contact and per bot, across every process: a script cannot flood a bot, or one contact's
+    history, with conversations."""
+    limits = [
+        (f"conv-ip:{ip}", settings.CHAT_CONVERSATIONS_PER_MINUTE_IP),
+        (f"conv-key:{key}", settings.CHAT_CONVERSATIONS_PER_MINUTE_KEY),
+        (f"conv-bot:{chat.bot.id}", settings.CHAT_CONVERSATIONS_PER_MINUTE_BOT),
+    ]
+    if contact_id:
+        limits.append(
+            (f"conv-contact:{chat.bot.workspace_id}:{contact_id}", settings.CHAT_CONVERSATIONS_PER_MINUTE_CONTACT)
+        )
+    return max([await ratelimit.aretry_after(name, limit=limit) for name, limit in limits])
 
 
 async def start_conversation(chat: Chat, *, channel: str, contact_id: str = "") -> Conversation:

@@ -30,9 +30,12 @@ class ErrorOut(Schema):
 class ApiError(Exception):
     """Raise from any endpoint to answer `status` with the shared error shape."""
 
-    def __init__(self, status: int, code: str, message: str, details: list | dict | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, details: list | dict | None = None, *, headers: dict | None = None
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}  # e.g. Retry-After with a 429
 
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -47,7 +50,10 @@ def error_response(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(ApiError)
 def _api_error(request, exc: ApiError):
-    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.details)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -83,4 +89,6 @@ def _http_error(request, exc: HttpError):
 # --- Routers (imported last: they use the error shape above) ----------------------------------------
 api.add_router("/", "bots.api.router")  # workspaces, bots and their parts, versions, import/export
 api.add_router("/chat", "channels_app.api.router")  # widget config; talk to a bot: JSON or SSE
+api.add_router("/chat", "analytics.api.router")  # rate a conversation (CSAT)
 api.add_router("/conversations", "conversations.api.router")  # a bot's conversations, transcripts
+api.add_router("/", "knowledge.api.router")  # knowledge bases, documents, re-sync, search

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q
 
+from bots import claims
 from bots.models import ChannelConnection
+from channels_app import identity
 from channels_app.messaging import outbox
 from channels_app.messaging.base import Outgoing, SendError, adapter_for
 from channels_app.models import InboundEvent
@@ -18,22 +21,49 @@ TEST_MESSAGE = "This is a test message from Switchboard: your channel is connect
 
 def configure(connection: ChannelConnection) -> list[str]:
     """Fill generated values and check what the platform needs; the problems, in plain words."""
+    problems = []
+    if connection.phone_number:
+        try:
+            connection.phone_number = claims.normalise_number(connection.phone_number)
+        except ValueError as exc:
+            return [str(exc)]
+    if connection.kind == ChannelConnection.Kind.WEB:
+        problems += _configure_web(connection)
     adapter = adapter_for(connection.kind)
-    problems = adapter.configure(connection) if adapter is not None else []
-    clash = _claimed_elsewhere(connection)
+    problems += adapter.configure(connection) if adapter is not None else []
+    clash = claims.claim_problem(
+        kind=connection.kind,
+        workspace_id=connection.bot.workspace_id,
+        phone_number=connection.phone_number,
+        external_id=connection.external_id,
+        exclude_pk=connection.pk,
+    )
     if clash:
         problems.append(clash)
     return problems
 
 
-def _claimed_elsewhere(connection: ChannelConnection) -> str:
-    """A number or account already connected (to any workspace) cannot be connected again."""
-    others = ChannelConnection.objects.filter(kind=connection.kind).exclude(pk=connection.pk)
-    if connection.phone_number and others.filter(phone_number=connection.phone_number).exists():
-        return f"{connection.phone_number} is already connected to another bot. Disconnect it there first."
-    if connection.external_id and others.filter(external_id=connection.external_id).exists():
-        return f"This {connection.get_kind_display()} account is already connected to another bot."
-    return ""
+def _configure_web(connection: ChannelConnection) -> list[str]:
+    """A bot has one website chat connection; it gets its identity secret when first saved."""
+    if (
+        ChannelConnection.objects.filter(bot_id=connection.bot_id, kind=connection.kind)
+        .exclude(pk=connection.pk)
+        .exists()
+    ):
+        return ["This bot already has a website chat channel. Change that one instead."]
+    if not connection.credentials.get(identity.SECRET_FIELD):
+        connection.credentials = {**connection.credentials, identity.SECRET_FIELD: identity.new_secret()}
+    return []
+
+
+def web_setup(connection: ChannelConnection) -> dict:
+    """What the website chat's page shows: the snippet to paste and how to prove who the visitor is."""
+    return {
+        "channel": connection,
+        "script_url": f"{settings.PUBLIC_BASE_URL}/static/switchboard/widget.js",
+        "identity_secret": connection.credentials.get(identity.SECRET_FIELD, ""),
+        "example_signature": identity.sign(connection.credentials.get(identity.SECRET_FIELD, ""), "crm-4711"),
+    }
 
 
 @dataclass

@@ -54,7 +54,7 @@ def test_widget_config_is_public_and_allows_the_bots_origins(asgi_server, bot):
 def test_a_reply_as_json_and_as_server_sent_events(asgi_server, bot, fake_openai):
     fake_openai.token_interval = 0.01
     with httpx.Client(base_url=asgi_server, timeout=20) as client:
-        conversation = start(client, bot, contact_id="crm-1")
+        conversation = start(client, bot)
         url = f"/api/v1/chat/conversations/{conversation['id']}/messages"
         reply = client.post(url, json={"text": "Do you ship to Canada?"}, headers=as_user(bot, conversation))
         assert reply.status_code == 200, reply.text
