@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 
 import redis
@@ -64,11 +65,23 @@ def healthz(request):
 
 @never_cache
 def readyz(request):
+    """200 or 503 for anyone (a load balancer); which check failed, versions and worker names only
+    for staff and for callers with `HEALTH_TOKEN`: they map the inside of the install."""
     checks = {"database": _timed(_database), "pgvector": None, "redis": _timed(_redis), "celery": None}
     checks["pgvector"] = _timed(_pgvector) if checks["database"]["ok"] else {"ok": False, "detail": "database down"}
     checks["celery"] = _timed(_celery) if checks["redis"]["ok"] else {"ok": False, "detail": "broker (Redis) down"}
     ready = all(c["ok"] for c in checks.values())
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    body = {"status": "ready" if ready else "unavailable"}
+    if _may_see_details(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _may_see_details(request) -> bool:
+    if getattr(request, "user", None) is not None and request.user.is_staff:
+        return True
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(settings.HEALTH_TOKEN) and hmac.compare_digest(given.encode(), settings.HEALTH_TOKEN.encode())
 
 
 class HealthSocket(AsyncJsonWebsocketConsumer):

@@ -25,7 +25,13 @@ def async_client() -> aioredis.Redis:
     client = _async_clients.get(loop)
     if client is None:
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=MAX_CONNECTIONS, timeout=WAIT_S
+            settings.REDIS_URL,
+            max_connections=MAX_CONNECTIONS,
+            timeout=WAIT_S,
+            # A Redis that stops answering fails the command (a turn ends with an apology, a
+            # limiter lets the hit through) instead of leaving the task waiting for ever.
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
         )
         client = _async_clients[loop] = aioredis.Redis(connection_pool=pool)
     return client

