@@ -9,7 +9,10 @@ const KEY = script && script.dataset.bot;
 const BASE = (script && (script.dataset.server || new URL(script.src, location.href).origin)) || location.origin;
 const STORE = `switchboard:${KEY}`;
 const HANDOFF_STATUS = "An agent will join the conversation shortly.";
-const FATAL = new Set(["unknown_bot", "origin_not_allowed", "not_published"]);
+const FATAL = new Set(["unknown_bot", "origin_not_allowed", "not_published", "channel_off"]);
+// Who the visitor is on the site, signed by the site's backend (data-contact-id and
+// data-contact-signature, or identify()). Without it the chat is anonymous.
+let identity = { id: (script && script.dataset.contactId) || "", signature: (script && script.dataset.contactSignature) || "" };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -140,7 +143,10 @@ class Widget {
     this.ws = ws;
     ws.onopen = () => {
       // `after` is what this page already shows: a fresh page (reload) replays the whole conversation.
-      ws.send(JSON.stringify({ type: "start", token: saved().token || "", after: this.lastId }));
+      // A conversation resumes only for the contact it was started for (after a logout, a new one starts).
+      const token = saved().contact === identity.id ? saved().token || "" : "";
+      ws.send(JSON.stringify({ type: "start", token, after: this.lastId,
+        contact_id: identity.id, contact_signature: identity.signature }));
     };
     ws.onmessage = (e) => this.receive(JSON.parse(e.data));
     ws.onclose = () => {
@@ -256,7 +262,7 @@ class Widget {
 
 Widget.prototype.handlers = {
   ready(f) {
-    save({ token: f.token });
+    save({ token: f.token, contact: identity.id });
     this.connected = true;
     this.attempts = 0;
     if (f.status === "handed_off") this.handoffStatus = HANDOFF_STATUS;
@@ -351,6 +357,10 @@ Widget.prototype.handlers = {
     this.finishTurn();
   },
   error(f) {
+    if (f.code === "identity_not_verified") {
+      console.warn(`Switchboard: ${f.message}`); // the site's setup, not the visitor's business
+      return;
+    }
     this.notice(f.message || "Something went wrong.", true);
     if (FATAL.has(f.code)) {
       this.stopped = true;
@@ -384,4 +394,20 @@ else boot();
 
 export function open() {
   if (widget) widget.open();
+}
+
+// After the site's login: the user's id and the site backend's signature of it. A chat already
+// open with someone else (or anonymous) starts again as this contact.
+export function identify({ id = "", signature = "" } = {}) {
+  if (id === identity.id && signature === identity.signature) return;
+  identity = { id: String(id), signature: String(signature) };
+  if (widget && widget.ws) {
+    const old = widget.ws;
+    widget.ws = null;
+    widget.connected = false;
+    widget.lastId = 0;
+    widget.log.replaceChildren();
+    old.close();
+    widget.connect();
+  }
 }
