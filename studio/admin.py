@@ -7,8 +7,9 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from bots import access
+from bots.access import EDIT
 from bots.admin import BotWorkspaceListFilter, WorkspaceScoped, builder_url
-from bots.models import Bot
 from studio.models import BotTestCase
 from studio.services import run_test_cases
 
@@ -28,9 +29,12 @@ class BotTestCaseAdmin(WorkspaceScoped, ModelAdmin):
     def result(self, obj):
         return {True: "passed", False: "failed"}.get(obj.last_passed, "never run")
 
-    @admin.action(description="Run the test cases of the selected cases' bots against their drafts")
+    # Test cases call the bot's live tools: builders and owners only, and only in their workspaces.
+    @admin.action(
+        description="Run the test cases of the selected cases' bots against their drafts", permissions=["change"]
+    )
     def run_cases(self, request, queryset):
-        for bot in Bot.objects.filter(pk__in=queryset.values("bot_id")):
+        for bot in access.bots_for(request.user, EDIT).filter(pk__in=queryset.values("bot_id")):
             report = run_test_cases(bot=bot)
             level = messages.ERROR if report.failed else messages.SUCCESS
             messages.add_message(
