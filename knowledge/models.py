@@ -108,6 +108,9 @@ class Document(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the normalised text.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True, help_text="Why ingestion failed, in plain words.")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Ingestion runs started and not yet finished (a run stopped by a crash counts)."
+    )
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent.")
     chunk_count = models.PositiveIntegerField(default=0)
     token_count = models.PositiveIntegerField(default=0)

@@ -34,6 +34,12 @@ from knowledge.models import RESYNC_CHOICES, Chunk, Document, KnowledgeBase
 logger = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Something went wrong on our side while reading this document. Try “Ingest again”."
+MAX_ATTEMPTS = 3
+STOPPED_TOO_OFTEN = (
+    f"Reading this document was stopped {MAX_ATTEMPTS} times before it could finish: it is probably too large, "
+    "or expands to far more than its file size when opened. Split it or upload a smaller copy, then choose "
+    "“Ingest again”."
+)
 
 
 class UploadRefused(Exception):
@@ -146,6 +152,7 @@ def document_replace_file(*, document: Document, upload: UploadedFile) -> Docume
         document.file_name = upload.name[:255]
         document.title = ""  # taken from the new version
         document.status, document.progress, document.error = Document.Status.PENDING, 0, ""
+        document.attempts = 0
         document.save()
         _queue(document)
     if old_file and old_file != document.file.name:
@@ -153,25 +160,30 @@ def document_replace_file(*, document: Document, upload: UploadedFile) -> Docume
     return document
 
 
-def document_reingest(*, document: Document) -> None:
-    """Ingest again (re-fetch a URL, resume a stalled or failed run); an unchanged text is skipped."""
+def document_reingest(*, document: Document, fresh: bool = True) -> None:
+    """Ingest again (re-fetch a URL, resume a stalled or failed run); an unchanged text is skipped.
+    `fresh` (someone asked) starts the attempt count again; resuming a stalled run does not."""
     with transaction.atomic():
-        _update(document.pk, status=Document.Status.PENDING, progress=0, error="")
+        reset = {"attempts": 0} if fresh else {}
+        _update(document.pk, status=Document.Status.PENDING, progress=0, error="", **reset)
         _queue(document)
 
 
-STALLED_AFTER = timedelta(minutes=10)  # every step reports progress well within this
+def _stalled_after() -> timedelta:
+    # Longer than a task may live (the hard time limit) plus the broker's redelivery: a run that is
+    # slow but alive is never queued a second time beside itself.
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
 
 
 def documents_resume_stalled() -> int:
     """Queue again documents whose ingestion stopped moving: a task lost before it reached the
     broker, or a killed worker (the broker only redelivers after its visibility timeout)."""
     stalled = Document.objects.filter(
-        status__in=Document.IN_PROGRESS, updated_at__lt=timezone.now() - STALLED_AFTER
+        status__in=Document.IN_PROGRESS, updated_at__lt=timezone.now() - _stalled_after()
     ).only("pk")
     count = 0
     for document in stalled:
-        document_reingest(document=document)
+        document_reingest(document=document, fresh=False)
         count += 1
     return count
 
@@ -256,7 +268,14 @@ def document_ingest(document_id: int) -> str:
         return "gone"
     token = bind(document_id=document.pk, knowledge_base_id=document.kb_id)
     try:
-        return _ingest(document)
+        # Counted before any work: a run that kills its worker (a file that expands to gigabytes)
+        # is redelivered by the broker and resumed by beat, and must not be retried forever.
+        Document.objects.filter(pk=document.pk).update(attempts=F("attempts") + 1)
+        if Document.objects.filter(pk=document.pk, attempts__gt=MAX_ATTEMPTS).exists():
+            return _fail(document, STOPPED_TOO_OFTEN)
+        outcome = _ingest(document)
+        Document.objects.filter(pk=document.pk).update(attempts=0)
+        return outcome
     except (ExtractionError, EmbeddingError) as exc:
         logger.info("document failed: %s", type(exc).__name__)
         return _fail(document, str(exc))
@@ -275,7 +294,7 @@ def document_ingest(document_id: int) -> str:
 def _fail(document: Document, message: str) -> str:
     if document.chunks.exists():
         message += " The previous version is still used for answers."
-    _update(document.pk, status=Document.Status.FAILED, error=message)
+    _update(document.pk, status=Document.Status.FAILED, error=message, attempts=0)
     return "failed"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from knowledge import services
@@ -103,7 +104,11 @@ def test_stalled_ingestions_are_queued_again_and_moving_ones_left_alone(text_kb,
     stalled = Document.objects.create(kb=text_kb, source=Document.Source.TEXT, text="Lost task.", progress=40)
     moving = Document.objects.create(kb=text_kb, source=Document.Source.TEXT, text="Working.", progress=40)
     Document.objects.filter(pk__in=[stalled.pk, moving.pk]).update(status=Document.Status.EMBEDDING)
-    Document.objects.filter(pk=stalled.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    # Quiet for longer than a task may live: lost. Quiet for less (11 minutes of a 15-minute task
+    # whose last step is slow) may still be running, and a second run beside it would double the work.
+    limit = settings.CELERY_TASK_TIME_LIMIT
+    Document.objects.filter(pk=stalled.pk).update(updated_at=timezone.now() - timedelta(seconds=limit + 180))
+    Document.objects.filter(pk=moving.pk).update(updated_at=timezone.now() - timedelta(seconds=limit - 240))
     with django_capture_on_commit_callbacks() as queued:
         assert services.documents_resume_stalled() == 1
     assert len(queued) == 1
