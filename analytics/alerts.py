@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analytics import figures
 from analytics.models import Alert, AlertRule
+from bots.models import BotVersion
 from conversations.models import Handoff, LlmCall, TurnTrace
 from integrations import services as integrations
 from voice.models import CallTurn
@@ -68,7 +69,10 @@ def measure(rule: AlertRule, now=None) -> float | None:
         return figures.percentile(samples, 0.95) if len(samples) >= max(rule.min_turns, 1) else None
     if len(turns) < max(rule.min_turns, 1):
         return None
-    reasons = [figures.unanswered_reason(t["timings"], t["debug"]) for t in turns]
+    knowledge = figures.knowledge_nodes(
+        BotVersion.objects.filter(bot_id=rule.bot_id, is_current=True).values_list("snapshot", flat=True).first() or {}
+    )
+    reasons = [figures.unanswered_reason(t["timings"], t["debug"], knowledge) for t in turns]
     if rule.metric == Metric.ERROR_RATE:
         return sum(r == figures.LLM_FAILED for r in reasons) / len(turns)
     return sum(r is not None for r in reasons) / len(turns)

@@ -54,12 +54,24 @@ def is_message_turn(timings: dict) -> bool:
     return "classify_ms" in timings
 
 
-def unanswered_reason(timings: dict, debug: dict) -> str | None:
-    if not is_message_turn(timings):
-        return None
+def knowledge_nodes(snapshot: dict) -> set[str]:
+    """ "flow/node" of every llm node of a published snapshot that reads knowledge bases."""
+    return {
+        f"{flow['name']}/{node['id']}"
+        for flow in snapshot.get("flows", [])
+        for node in flow.get("graph", {}).get("nodes", [])
+        if node.get("kind") == "llm" and node.get("knowledge_bases")
+    }
+
+
+def unanswered_reason(timings: dict, debug: dict, knowledge: set[str] = frozenset()) -> str | None:
+    """Why a message turn left the person without an answer, or None. `knowledge`: the bot's llm
+    nodes with knowledge bases (`knowledge_nodes`): reaching one and retrieving nothing is a gap."""
+    if not is_message_turn(timings) or debug.get("rule_fired"):
+        return None  # a handoff the person asked for, or a rule, is not a missing answer
     if debug.get("llm_unavailable"):
         return LLM_FAILED
-    if "retrieve_ms" in timings and not debug.get("chunks"):
+    if not debug.get("chunks") and knowledge.intersection(debug.get("path") or []):
         return NO_KNOWLEDGE
     # The classifier ran (a confidence above 0) and found no intent above the bot's threshold.
     if debug.get("intent") is None and (debug.get("confidence") or 0) > 0:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from analytics import figures
 from analytics.models import ALL_CHANNELS, Rating, Rollup
-from bots.models import Bot
+from bots.models import Bot, BotVersion
 from conversations.models import Conversation, Handoff, LlmCall, Message, TurnTrace
 from voice.models import CallTurn
 
@@ -133,13 +133,18 @@ def _turns(bot_id: int, start, end, add) -> None:
         .order_by("-id")  # the first reply call of a turn wins below
         .values_list("conversation_id", "turn", "ttft_ms")
     }
+    versions = Conversation.objects.filter(pk__in={t["conversation_id"] for t in traces + voice}).values_list(
+        "pk", "bot_version_id"
+    )
+    knowledge = _knowledge_by_version({v for _, v in versions if v})
+    knowledge_of = {cid: knowledge.get(v, set()) for cid, v in versions}
     unanswered = []
     for trace in traces + voice:
         timings, debug, channel = trace["timings"], trace["debug"], trace["conversation__channel"]
         if not figures.is_message_turn(timings):
             continue
         intent = debug.get("intent")
-        reason = figures.unanswered_reason(timings, debug)
+        reason = figures.unanswered_reason(timings, debug, knowledge_of[trace["conversation_id"]])
 
         def count(b, intent=intent, reason=reason):
             b["turns"] += 1
@@ -160,6 +165,11 @@ def _turns(bot_id: int, start, end, add) -> None:
         if text:
             q = {"text": text, "reason": reason}
             add(trace["conversation__channel"], lambda b, q=q: b["questions"].append(q))
+
+
+def _knowledge_by_version(version_ids: set[int]) -> dict[int, set[str]]:
+    snapshots = BotVersion.objects.filter(pk__in=version_ids).values_list("pk", "snapshot")
+    return {pk: figures.knowledge_nodes(snapshot) for pk, snapshot in snapshots}
 
 
 def _questions(traces: list[dict]) -> list[str]:

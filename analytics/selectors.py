@@ -14,6 +14,7 @@ from analytics.models import ALL_CHANNELS, DEFAULT_SLO, BotSlo, ModelPrice, Roll
 
 PERIODS = (7, 30, 90)  # days the dashboard offers
 MILLION = Decimal(1_000_000)
+COUNTS = ("conversations", "handed_off", "turns", "errors", "unanswered", "ratings", "rating_sum", "satisfied")
 
 
 def rollups(*, workspace_id: int, bot_id: int | None, channel: str, period: str, since) -> list[Rollup]:
@@ -43,7 +44,7 @@ def dashboard(*, workspace_id: int, bot_id: int | None = None, channel: str = ""
     rows = rollups(workspace_id=workspace_id, bot_id=bot_id, channel=channel, period=Rollup.Period.DAY, since=since)
     days_list = [first + timedelta(days=i) for i in range(days)]
     per_day: dict[date, dict] = {d: defaultdict(int) for d in days_list}
-    totals: dict = defaultdict(int)
+    totals: dict = dict.fromkeys(COUNTS, 0)
     intents: dict[str, int] = defaultdict(int)
     questions: list[dict] = []
     for row in rows:
