@@ -8,8 +8,12 @@ the Redis lock and session state, and the stored messages / trace / LLM call row
 
 Overhead per turn = wall time of the whole turn (first call to the generator's end, storage
 included) minus the fake's injected time to first token. Measured with 1 conversation (turns
-one after another) and with 100 conversations sending at once. Then classifications per
-second of the local intent classifier on one core.
+one after another) and with 100 conversations sending at once. CPU per turn = CPU seconds this
+process used (event loop, ORM threads, the OpenAI and Redis clients) during the 100
+conversations, divided by their turns: on a shared machine it is the figure that does not move
+with the load. Queries per turn are counted on a conversation's later turns (Django's
+`CaptureQueriesContext`, the turn driven from sync code so its ORM work runs on this thread).
+Then classifications per second of the local intent classifier on one core.
 
 Run from the repository root: `.venv/bin/python bench/turn.py`.
 """
@@ -96,6 +100,21 @@ async def concurrent(bot, snapshot) -> list[float]:
     return [x for r in results for x in r]
 
 
+def queries_per_turn(bot, snapshot) -> float:
+    from asgiref.sync import async_to_sync
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conversations.services import conversation_start
+
+    conv = conversation_start(bot=bot)
+    async_to_sync(one_turn)(conv.pk, snapshot, QUESTIONS[0])  # the first reads the contact's memory
+    with CaptureQueriesContext(connection) as queries:
+        for i in range(len(QUESTIONS)):
+            async_to_sync(one_turn)(conv.pk, snapshot, QUESTIONS[i])
+    return len(queries) / len(QUESTIONS)
+
+
 def classifier_rate(snapshot) -> float:
     from dialogue import nlu
 
@@ -124,6 +143,7 @@ def main() -> None:
                 return one, hundred, [b - a for a, b in zip(before, after, strict=True)]
 
             one, hundred, (engine_cpu, fake_cpu, wall) = asyncio.run(run_all())
+            queries = queries_per_turn(bot, snapshot)
             rate = classifier_rate(snapshot)
         finally:
             if fake is not None:
@@ -140,10 +160,14 @@ def main() -> None:
         f"{CONCURRENT} conversations: {wall:.1f} s wall; CPU seconds used by this process (engine, Postgres "
         f"client, ORM threads) {engine_cpu:.1f}, by the fake LLM server {fake_cpu:.1f}"
     )
+    turn_cpu_ms = engine_cpu * 1000 / len(hundred)
+    print(f"CPU per turn: {turn_cpu_ms:.2f} ms; database queries per turn: {queries:g}")
     print(f"\nLocal intent classifier: {rate:,.0f} classifications/s on one core")
     print(
         json.dumps(
             {
+                "turn_cpu_ms": round(turn_cpu_ms, 2),
+                "queries_per_turn": queries,
                 "turn_overhead_p95_ms_1": round(pct(one, 95), 1),
                 "turn_overhead_p95_ms_100": round(pct(hundred, 95), 1),
                 "classifier_per_s": round(rate),

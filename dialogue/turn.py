@@ -41,10 +41,11 @@ import contextlib
 import secrets as _secrets
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from bots.models import BotVersion, Secret
+from bots.models import BotVersion, Secret, Workspace
 from bots.schema import BotSnapshot
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
@@ -70,12 +71,15 @@ return 0
 """
 # Taken when free, or taken over when its holder is the same owner: a retried webhook task whose
 # first attempt died (worker killed) must not wait for the dead attempt's lock to expire.
+# A turn also reads its session state (KEYS[2]) in the same round trip.
 _TAKE = """
 local holder = redis.call('get', KEYS[1])
 if holder == false or holder == ARGV[1] then
-  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  if KEYS[2] then return {1, redis.call('get', KEYS[2])} end
+  return {1}
 end
-return 0
+return {0}
 """
 
 
@@ -97,17 +101,22 @@ async def _renew(key: str, token: str) -> None:
                 return  # taken over (a retry of the same work) or released
 
 
-async def _acquire(conversation_id: int, owner: str | None = None) -> str:
+async def _acquire(conversation_id: int, owner: str | None = None, *, with_state: bool = False):
+    """The lock's token; with `with_state`, (token, the session state or None)."""
     token = owner or _secrets.token_hex(8)
     key = f"sb:turnlock:{conversation_id}"
+    keys = [key, session.key(conversation_id)] if with_state else [key]
     deadline = time.monotonic() + LOCK_WAIT_S
     client = session.redis_client()
-    while not await client.eval(_TAKE, 1, key, token, LOCK_TTL_MS):
+    while not (taken := await client.eval(_TAKE, len(keys), *keys, token, LOCK_TTL_MS))[0]:
         if time.monotonic() > deadline:
             raise TurnBusy("Another message of this conversation is still being answered.")
         await asyncio.sleep(0.02)
     _renewers[(conversation_id, token)] = asyncio.create_task(_renew(key, token))
-    return token
+    if not with_state:
+        return token
+    raw = taken[1] if len(taken) > 1 else None
+    return token, (session.SessionState.from_json(raw) if raw else None)
 
 
 @contextlib.asynccontextmanager
@@ -122,11 +131,24 @@ async def conversation_lock(conversation_id: int, owner: str | None = None):
         await asyncio.shield(_release(conversation_id, token))
 
 
-async def _release(conversation_id: int, token: str) -> None:
+def _stop_renewing(conversation_id: int, token: str) -> None:
     renewer = _renewers.pop((conversation_id, token), None)
     if renewer is not None:
         renewer.cancel()
+
+
+async def _release(conversation_id: int, token: str) -> None:
+    _stop_renewing(conversation_id, token)
     await session.redis_client().eval(_RELEASE, 1, f"sb:turnlock:{conversation_id}", token)
+
+
+async def _save_and_release(conversation_id: int, state, ttl_s: int, token: str) -> None:
+    """The session state saved and the lock released in one round trip."""
+    _stop_renewing(conversation_id, token)
+    async with session.redis_client().pipeline(transaction=False) as pipe:
+        session.save_to(pipe, conversation_id, state, ttl_s)
+        pipe.eval(_RELEASE, 1, f"sb:turnlock:{conversation_id}", token)
+        await pipe.execute()
 
 
 class _Delivered:
@@ -156,10 +178,33 @@ class _Delivered:
         return self.messages
 
 
+@dataclass(frozen=True)
+class _Conversation:
+    """The conversation's fields a turn reads: one row, no model instances."""
+
+    pk: int
+    status: str
+    channel: str
+    workspace_id: int
+    contact_id: str
+    bot_version_id: int | None
+    outbound: netguard.Policy
+
+
+_CONVERSATION_FIELDS = ("status", "channel", "workspace_id", "contact_id", "bot_version_id")
+
+
 @db
 def _context(conversation_id: int, nlu_model: bytes | None, with_memory: bool):
-    """Everything the turn reads from the database, in one trip to the ORM thread."""
-    conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
+    """Everything the turn reads from the database, in one trip to the ORM thread (one query on
+    a conversation's later turns; the first also reads the contact's memory)."""
+    row = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list(*_CONVERSATION_FIELDS, "workspace__tool_allowed_hosts", "workspace__allow_private_networks")
+        .get()
+    )
+    workspace = Workspace(tool_allowed_hosts=row[-2], allow_private_networks=row[-1])
+    conversation = _Conversation(conversation_id, *row[:-2], netguard.Policy.for_workspace(workspace))
     if nlu_model is None and conversation.bot_version_id:
         nlu_model = _version_model(conversation.bot_version_id)
     memory = {}
@@ -222,10 +267,10 @@ async def run_turn(
     on_saved: Callable[[list[int]], None] | None = None,
 ) -> AsyncIterator[Event]:
     cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
-    token = await _acquire(cid, lock_owner)
+    started = time.perf_counter()
+    token, state = await _acquire(cid, lock_owner, with_state=True)
+    finishing = False
     try:
-        started = time.perf_counter()
-        state = await session.load(cid)
         conv, nlu_blob, memory = await _context(cid, nlu_model, state is None)
         if state is None:
             state = session.SessionState(memory=memory)
@@ -237,9 +282,10 @@ async def run_turn(
             nlu_model=nlu_blob,
             retrieve=knowledge.retrieve,
             secrets=_secret_loader(conv.workspace_id),
-            outbound=netguard.Policy.for_workspace(conv.workspace),
+            outbound=conv.outbound,
         )
         turn = Turn(snapshot, state, inbound, runtime, mode=mode)
+        stored = {id(m) for m in state.history}  # redacted by the turns that stored them
         turn.timings["load_ms"] = (time.perf_counter() - started) * 1000
         delivered = _Delivered()
         completed = False
@@ -250,16 +296,42 @@ async def run_turn(
             completed = True
         finally:
             # Shielded: a second cancellation (the caller hanging up mid-save) must not lose the turn.
+            finishing = True  # _finish releases the lock
             await asyncio.shield(
-                _finish(conv, snapshot, turn, delivered, completed, started, on_trace, delivery, on_saved)
+                _finish(
+                    conv, snapshot, turn, delivered, completed, started, on_trace, delivery, on_saved, token, stored
+                )
             )
     finally:
-        await asyncio.shield(_release(cid, token))
+        if not finishing:
+            await asyncio.shield(_release(cid, token))
 
 
 async def _finish(
-    conv, snapshot, turn: Turn, delivered: _Delivered, completed: bool, started: float, on_trace, delivery, on_saved
+    conv,
+    snapshot,
+    turn: Turn,
+    delivered: _Delivered,
+    completed: bool,
+    started: float,
+    on_trace,
+    delivery,
+    on_saved,
+    token: str,
+    stored: set[int],
 ):
+    """Store the turn, then save the session state and release the lock in one round trip."""
+    try:
+        await _store(conv, turn, delivered, completed, started, on_trace, delivery, on_saved, stored)
+    finally:
+        try:
+            await _save_and_release(conv.pk, turn.state, snapshot.session_ttl_s, token)
+        except BaseException:
+            await _release(conv.pk, token)
+            raise
+
+
+async def _store(conv, turn: Turn, delivered, completed, started, on_trace, delivery, on_saved, stored):
     state = turn.state
     bot_messages = delivered.all(interrupted=not completed)
     if not completed:
@@ -267,9 +339,11 @@ async def _finish(
         heard = " ".join(m["text"] for m in bot_messages)
         if heard and (not state.history or state.history[-1]["role"] != "assistant"):
             state.history.append({"role": "assistant", "content": heard + " …(interrupted)"})
-    # Later turns see the conversation redacted; the live turn already had the raw text.
-    state.history = [{"role": m["role"], "content": redact(m["content"])} for m in state.history]
-    await session.save(conv.pk, state, snapshot.session_ttl_s)
+    # Later turns see the conversation redacted; the live turn already had the raw text. What
+    # earlier turns stored is redacted already, so only this turn's entries are (not O(history)).
+    state.history = [
+        m if id(m) in stored else {"role": m["role"], "content": redact(m["content"])} for m in state.history
+    ]
     turn.timings["total_ms"] = (time.perf_counter() - started) * 1000
     path = turn.trace["path"]
     if path:
@@ -291,7 +365,7 @@ async def _finish(
         previous_status=conv.status,
         counted=user_text is not None,
     )
-    if conv.contact_id and state.slots:
+    if conv.contact_id and state.slots and state.slots != turn.trace.get("slots_before"):
         await db(services.remember_contact)(
             workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=state.slots
         )

@@ -1,0 +1,47 @@
+"""What one turn costs the database: one read and one write of its own (plus the knowledge
+search), the same on the tenth turn as on the first."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conversations.models import LlmCall, Message, TurnTrace
+from tests.dialogue.conftest import Talk, demo_snapshot, first
+
+
+@pytest.fixture
+def talk(acme_bot, tool_server, help_center, fake_openai):
+    talk = Talk(acme_bot, demo_snapshot(tool_server, help_center))
+    talk.start()
+    return talk
+
+
+def _own(queries) -> list[str]:
+    """The turn's own queries: everything but the knowledge search."""
+    return [q["sql"] for q in queries.captured_queries if "knowledge_" not in q["sql"]]
+
+
+def test_a_knowledge_answer_reads_once_and_writes_once_on_the_first_and_the_tenth_turn(talk):
+    totals = []
+    for _ in range(10):
+        with CaptureQueriesContext(connection) as queries:
+            assert "[1]" in first(talk.send("how many days do I have to return an item?"), "message").text
+        own = _own(queries)
+        assert len(own) == 2, own
+        assert own[0].startswith("SELECT") and own[1].startswith("WITH")
+        totals.append(len(queries))
+    assert totals == [totals[0]] * 10, totals
+    conversation = talk.refresh()
+    assert conversation.turn_count == 10
+    assert Message.objects.filter(conversation=conversation, role="user").count() == 10
+    assert TurnTrace.objects.filter(conversation=conversation).count() == 11  # and the greeting's
+    assert LlmCall.objects.filter(conversation=conversation, outcome="ok").count() == 10
+
+
+def test_the_bot_messages_of_a_turn_are_stored_after_the_users_in_order(talk):
+    talk.say("where is my order?")
+    roles = list(Message.objects.filter(conversation=talk.conversation).order_by("id").values_list("role", "text"))
+    assert roles[-2][0] == "user" and roles[-2][1] == "where is my order?"
+    assert roles[-1][0] == "bot" and roles[-1][1].startswith("Sure! What's your order number?")
