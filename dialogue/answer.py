@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets as _secrets
 import time
 
 from bots.schema import PromptSpec
 from dialogue import guards, knowledge, prompting
 from dialogue.events import MessageDone, SentenceEnd, TextDelta, ToolFinished, ToolStarted
 from dialogue.gateway import Completion, LlmUnavailable
+from dialogue.holdback import Holdback
 from dialogue.speech import SentenceSplitter, strip_markdown
 from dialogue.tools import ToolResult, openai_schema
 
@@ -97,9 +99,18 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
     if flow_names:
         tools.append(_start_flow_tool(flow_names))
     canary = guards.new_canary()
-    messages, system = prompting.build(
-        prompt, turn.state, mode=turn.mode, chunks=chunks, canary=canary, window=turn.snapshot.history_turns
+    nonce = _secrets.token_hex(4)
+    messages, instructions = prompting.build(
+        prompt,
+        turn.state,
+        mode=turn.mode,
+        chunks=chunks,
+        canary=canary,
+        window=turn.snapshot.history_turns,
+        nonce=nonce,
     )
+    # Model text goes out only once the leak guard has cleared it (see dialogue.holdback).
+    gate = Holdback(guards.LeakGuard(instructions, canary))
     models = [prompt.model, *prompt.fallback_models]
     t0 = time.perf_counter()
     try:
@@ -115,16 +126,13 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
             ):
                 if isinstance(item, Completion):
                     completion = item
-                    if not guards.leaks_prompt(completion.text, canary, system):
-                        continue
-                elif not (_check_due(out.text, item) and guards.leaks_prompt(out.text + item, canary, system)):
-                    for event in out.feed(item):
+                elif released := gate.feed(item):
+                    for event in out.feed(released):
                         yield event
-                    continue
-                turn.trace["canary_tripped"] = True
-                yield MessageDone(text=guards.REFUSAL)
-                turn.replies.append(guards.REFUSAL)
-                return
+                if gate.leaked:
+                    break
+            if gate.leaked:
+                break
             if not completion.tool_calls:
                 break
             messages.append(
@@ -137,29 +145,33 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
                     ],
                 }
             )
-            async for event in _run_calls(turn, completion.tool_calls, specs, flow_names, messages):
+            async for event in _run_calls(turn, completion.tool_calls, specs, flow_names, messages, nonce):
                 yield event
             if turn.start_flow:
                 break  # the flow speaks next; its end hands back to this llm node
     except LlmUnavailable as exc:
         turn.trace["llm_unavailable"] = str(exc)
-        if exc.partial:
+        for event in out.feed(gate.finish()):
+            yield event
+        if exc.partial and not gate.leaked:
             fallback = ("" if out.text.endswith((" ", "\n")) else " ") + CUT_OFF
         else:
             fallback = knowledge.extractive_answer(chunks) or CANNOT_ANSWER
         for event in out.feed(fallback):
             yield event
     turn.timings["llm_ms"] = turn.timings.get("llm_ms", 0) + (time.perf_counter() - t0) * 1000
+    for event in out.feed(gate.finish()):
+        yield event
+    if gate.leaked:
+        # What was already sent stays (it was cleared); the refusal follows it, so the stored
+        # reply is exactly what the person saw or heard.
+        turn.trace["canary_tripped"] = True
+        for event in out.feed(("" if not out.text or out.text.endswith((" ", "\n")) else " ") + guards.REFUSAL):
+            yield event
     for event in out.flush():
         yield event
     if out.text or not turn.start_flow:
         yield _done(turn, out.text, chunks)
-
-
-def _check_due(text: str, delta: str) -> bool:
-    """Check for a leaked prompt about every 32 characters (a recital is long; checking each
-    token of every reply would cost more than the rest of the turn's text handling)."""
-    return len(text) // 32 != (len(text) + len(delta)) // 32 or "sb-canary" in delta
 
 
 def _done(turn, text: str, chunks: list) -> MessageDone:
@@ -167,8 +179,8 @@ def _done(turn, text: str, chunks: list) -> MessageDone:
     return MessageDone(text=text, citations=knowledge.citations_in(text, chunks))
 
 
-async def _run_calls(turn, calls, specs, flow_names, messages):
-    """Run one round of tool calls concurrently; results go back to the model as text."""
+async def _run_calls(turn, calls, specs, flow_names, messages, nonce: str):
+    """Run one round of tool calls concurrently; results go back to the model as fenced data."""
     for call in calls:
         yield ToolStarted(name=call.name, arguments=_args(call.arguments))
 
@@ -193,7 +205,9 @@ async def _run_calls(turn, calls, specs, flow_names, messages):
         turn.trace["tools"].append(
             {"name": call.name, "arguments": _args(call.arguments), "ok": result.ok, "result": result.text}
         )
-        messages.append({"role": "tool", "tool_call_id": call.id, "content": result.text})
+        messages.append(
+            {"role": "tool", "tool_call_id": call.id, "content": guards.fence("tool result", result.text, nonce)}
+        )
         yield ToolFinished(name=call.name, ok=result.ok, result=result.text)
 
 

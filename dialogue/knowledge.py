@@ -1,4 +1,5 @@
-"""Grounding answers in the bot's knowledge bases: retrieval, the context block, citations.
+"""Grounding answers in the bot's knowledge bases: retrieval and citations (the passages go into
+the request fenced as data: `prompting.data_blocks`).
 
 Retrieval itself is `knowledge.retrieval.retrieve` (sync, hybrid search).
 """
@@ -30,20 +31,6 @@ async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
     if not kb_ids or not query.strip():
         return []
     return await db(_search)(kb_ids, query, top_k)
-
-
-def context_block(chunks: list) -> str:
-    """Numbered passages for the system prompt; the model cites them as [1], [2]..."""
-    if not chunks:
-        return ""
-    lines = [
-        "\n\nAnswer from these numbered passages when they are relevant and cite the number in square brackets. "
-        "If they do not contain the answer, say you don't know."
-    ]
-    for i, chunk in enumerate(chunks, 1):
-        text = " ".join(chunk.text.split())[:PASSAGE_CHARS]
-        lines.append(f"[{i}] {text}\n(source: {chunk.document_title}{' — ' + chunk.heading if chunk.heading else ''})")
-    return "\n".join(lines)
 
 
 def citations_in(text: str, chunks: list) -> list[Citation]:

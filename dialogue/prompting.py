@@ -1,7 +1,12 @@
 """The messages of an LLM request: system prompt, memory, summary, knowledge, the recent window.
 
-The system prompt is always its own message (users cannot write into it). The request is held
-to a hard token budget, counted with the model's encoding: oldest turns go first, then the
+The system prompt is always its own message (users cannot write into it). Only the builder's
+instructions are instructions: memory facts, the summary, slot values and knowledge passages
+(and tool results, in `answer.py`) travel fenced as labelled data, with role prefixes, chat
+tokens and marker look-alikes neutralised, under a per-request nonce no content can guess.
+Slot values a builder templates into the prompt are neutralised and kept to one short line.
+
+The request is held to a hard token budget, counted with the model's encoding: oldest turns go first, then the
 knowledge passages are shortened; the user's latest message always stays.
 """
 
@@ -9,7 +14,7 @@ from __future__ import annotations
 
 from bots.schema import PromptSpec
 from dialogue import guards, tokens
-from dialogue.knowledge import context_block
+from dialogue.knowledge import PASSAGE_CHARS
 from dialogue.speech import VOICE_RULES
 from dialogue.state import SessionState
 from dialogue.templating import render
@@ -17,22 +22,53 @@ from dialogue.templating import render
 CONTEXT_BUDGET = 8000  # input tokens per request, whatever the model's window
 
 
-def memory_block(memory: dict) -> str:
-    facts = "; ".join(f"{k}: {v}" for k, v in memory.items() if v not in (None, ""))
-    return f"\n\nWhat we know about this person from earlier conversations: {facts}." if facts else ""
+KNOWLEDGE_RULE = (
+    "\n\nAnswer from the numbered passages below when they are relevant and cite the number in square "
+    "brackets. If they do not contain the answer, say you don't know."
+)
 
 
-def system_text(prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str) -> str:
-    text = render(prompt.system, state.slots)
-    if mode == "voice":
-        text += VOICE_RULES
-    text += memory_block(state.memory)
+def instructions(prompt: PromptSpec, state: SessionState, *, mode: str) -> str:
+    """What the builder wrote (and the voice rules): the only text the model is told to follow,
+    and the text the leak guard protects."""
+    text = render(prompt.system, {k: _inline(v) for k, v in state.slots.items()})
+    return text + VOICE_RULES if mode == "voice" else text
+
+
+def _inline(value):
+    if not isinstance(value, str):
+        return value
+    return " ".join(guards.neutralise(value).split())[:200]
+
+
+def data_blocks(state: SessionState, chunks: list, nonce: str) -> str:
+    """Everything that came from outside the builder, fenced and labelled as data."""
+    parts = []
+    facts = "; ".join(f"{k}: {v}" for k, v in state.memory.items() if v not in (None, ""))
+    if facts:
+        parts.append(
+            "What we know about this person from earlier conversations:\n" + guards.fence("memory", facts, nonce)
+        )
     if state.summary:
-        text += f"\n\nEarlier in this conversation: {state.summary}"
+        parts.append("Earlier in this conversation:\n" + guards.fence("summary", state.summary, nonce))
     if state.slots:
-        text += "\n\nKnown details: " + "; ".join(f"{k}: {v}" for k, v in state.slots.items())
-    text += context_block(chunks)
-    return text + guards.canary_instruction(canary)
+        known = "; ".join(f"{k}: {v}" for k, v in state.slots.items())
+        parts.append("Known details:\n" + guards.fence("details", known, nonce))
+    if chunks:
+        passages = "\n".join(
+            f"[{i}] {' '.join(c.text.split())[:PASSAGE_CHARS]}\n"
+            f"(source: {c.document_title}{' — ' + c.heading if c.heading else ''})"
+            for i, c in enumerate(chunks, 1)
+        )
+        parts.append("Passages:\n" + guards.fence("knowledge", passages, nonce))
+    return "".join("\n\n" + p for p in parts)
+
+
+def system_text(prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, nonce: str) -> str:
+    text = instructions(prompt, state, mode=mode) + guards.fence_rule(nonce)
+    if chunks:
+        text += KNOWLEDGE_RULE
+    return text + data_blocks(state, chunks, nonce) + guards.canary_instruction(canary)
 
 
 def _fits(messages: list[dict], model: str) -> bool:
@@ -42,15 +78,16 @@ def _fits(messages: list[dict], model: str) -> bool:
 
 
 def build(
-    prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, window: int
+    prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, window: int, nonce: str = ""
 ) -> tuple[list[dict], str]:
-    """(messages, system text). History already ends with the user's latest message."""
+    """(messages, the instructions the leak guard protects). History already ends with the
+    user's latest message; `nonce` names this request's fences (tool results use it too)."""
     history = [dict(m) for m in state.history[-window * 2 :]]
     while True:
-        system = system_text(prompt, state, mode=mode, chunks=chunks, canary=canary)
+        system = system_text(prompt, state, mode=mode, chunks=chunks, canary=canary, nonce=nonce)
         messages = [{"role": "system", "content": system}, *history]
         if _fits(messages, prompt.model) or not history[-1]["content"]:
-            return messages, system
+            return messages, instructions(prompt, state, mode=mode)
         if len(history) > 1:
             history.pop(0)
         elif chunks:

@@ -61,6 +61,8 @@ class FakeOpenAI(FakeVendor):
         self.ttft = ttft  # delay before the first streamed token (and before non-stream replies)
         self.token_interval = token_interval  # delay between streamed chunks
         self.requests: list[dict] = []
+        # A stand-in model for behaviour tests: request body -> Reply, used when nothing is scripted.
+        self.responder = None
         self._script: list[Reply] = []
         self._failing_models: dict[str, int] = {}  # model -> HTTP status while it is "down"
         self._lock = threading.Lock()
@@ -87,6 +89,7 @@ class FakeOpenAI(FakeVendor):
             self.requests.clear()
             self.ttft = 0.0
             self.token_interval = 0.0
+            self.responder = None
 
     def chat_requests(self) -> list[dict]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -99,6 +102,8 @@ class FakeOpenAI(FakeVendor):
             for i, reply in enumerate(self._script):
                 if reply.model in (None, model):
                     return self._script.pop(i)
+        if self.responder is not None:
+            return self.responder(body)
         return self._default_reply(body)
 
     @staticmethod
