@@ -9,6 +9,13 @@ import pytest
 from bots.models import Workspace
 from bots.services import publish_bot
 from bots.yaml_io import import_bot
+from tests.integrations.conftest import (  # noqa: F401 - the webhook receiver and its worker, for alerts
+    fake_zendesk,
+    integrations_server,
+    integrations_worker,
+    live,
+    receiver,
+)
 
 BOT_YAML = """
 switchboard: 1
@@ -38,7 +45,8 @@ flows:
 
 def make_bot(workspace_slug: str = "acme", name: str = "Help Bot"):
     workspace, _ = Workspace.objects.get_or_create(
-        slug=workspace_slug, defaults={"name": workspace_slug.title(), "tool_allowed_hosts": ["127.0.0.1"]}
+        slug=workspace_slug,
+        defaults={"name": workspace_slug.title(), "tool_allowed_hosts": ["127.0.0.1"], "allow_private_networks": True},
     )
     bot = import_bot(workspace=workspace, text=BOT_YAML.format(name=name, slug=name.lower().replace(" ", "-")))
     publish_bot(bot=bot, user=None)
