@@ -2,6 +2,11 @@
 migrate, seed the demo, then run the ASGI server, a Celery worker and Celery beat until Ctrl-C
 or SIGTERM, and stop every child on the way out.
 
+The ASGI server runs `WEB_WORKERS` processes (default: one per core) on the one port: a turn
+is CPU work in the process that holds its socket, so one process would use one core however
+many the machine has. The processes share nothing in memory that must agree: session state,
+turn locks, rate limits and the channel layer are in Redis.
+
 Run as `python -m config.launcher`. Django is only imported by the children, after the
 environment they need exists.
 """
@@ -16,16 +21,25 @@ import time
 from pathlib import Path
 
 from config import embedded
+from config.env import Env, SettingError
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 PYTHON = sys.executable
 
 
+def web_workers() -> int:
+    workers = Env(VAR).int("WEB_WORKERS", default=os.cpu_count() or 1)
+    if workers < 1:
+        raise SettingError("WEB_WORKERS", f"is {workers}", "Use 1 or more web processes, e.g. 2.")
+    return workers
+
+
 def main() -> int:
     os.chdir(ROOT)
     port = os.environ.get("PORT", "8000")
     host = os.environ.get("HOST", "127.0.0.1")
+    workers = web_workers()
     env = dict(os.environ)
     services = embedded.for_development(VAR, env)  # `make run` is dev mode; production sets DEBUG itself
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
@@ -70,6 +84,8 @@ def main() -> int:
                     "--no-access-log",
                     "--lifespan",
                     "off",
+                    "--workers",
+                    str(workers),
                 ],
                 env=env,
             )
@@ -89,7 +105,7 @@ def main() -> int:
         children.append(celery("beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule"), "--pidfile="))
         base = f"http://localhost:{port}"
         print(
-            "\nSwitchboard is starting:\n"
+            f"\nSwitchboard is starting ({workers} web process{'es' if workers > 1 else ''}):\n"
             f"  admin        {base}/admin/\n"
             f"  API docs     {base}/api/docs\n"
             f"  widget demo  {base}/demo/\n"
