@@ -4,8 +4,8 @@ Two ranked lists, fused by reciprocal rank fusion (score = Σ 1 / (60 + rank), C
 
 * full text — `websearch_to_tsquery` over the generated `search` column (GIN). A question
   rarely shares *every* word with its answer, so chunks matching all terms rank first and
-  chunks matching some terms follow (from a bounded sample, see `_SOME_TERMS_SQL`), each
-  ordered by `ts_rank_cd`;
+  chunks matching some terms follow (from a bounded sample, see `_SOME_TERMS_SQL`) with half
+  the weight, each ordered by `ts_rank_cd`;
 * vectors — cosine nearest neighbours through the per-dimension HNSW index, one query per
   embedding model among the knowledge bases asked for (usually one).
 
@@ -76,6 +76,10 @@ ORDER BY ts_rank_cd(m.search, m.q) DESC, m.id
 LIMIT %(n)s
 """  # noqa: S608
 SOME_TERMS_SAMPLE = 300
+# A chunk sharing one word of a long question is weak evidence next to one sharing all of them
+# or one close in meaning: on the labelled set (bench/retrieval.py), counting such partial
+# matches fully let them crowd out the right passage for questions worded unlike it.
+SOME_TERMS_WEIGHT = 0.5
 
 
 def _vector_sql(dim: int) -> str:
@@ -111,12 +115,14 @@ def retrieve(
     if not query or not knowledge_base_ids or top_k <= 0:
         return []
     kb_ids = list(knowledge_base_ids)
-    rankings: dict[str, list[int]] = {}
+    rankings: list[tuple[str, list[int], list[float]]] = []  # (method, ids best first, their weights)
     with connection.cursor() as cur:
         if "fulltext" in methods:
-            rankings["fulltext"] = _fulltext_ranking(cur, kb_ids, query)
+            every, some = _fulltext_ranking(cur, kb_ids, query)
+            rankings.append(("fulltext", every + some, [1.0] * len(every) + [SOME_TERMS_WEIGHT] * len(some)))
         if "vector" in methods:
-            rankings["vector"] = _vector_ranking(cur, kb_ids, query)
+            ids = _vector_ranking(cur, kb_ids, query)
+            rankings.append(("vector", ids, [1.0] * len(ids)))
         fused = _fuse(rankings)
         if not fused:
             return []
@@ -142,15 +148,18 @@ def retrieve(
     ]
 
 
-def _fulltext_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
-    """Chunks with every term first (websearch syntax: "phrases", -exclusions), then some terms."""
+def _fulltext_ranking(cur, kb_ids: list[int], query: str) -> tuple[list[int], list[int]]:
+    """Chunks with every term (websearch syntax: "phrases", -exclusions), and chunks with some."""
     params = {"q": query, "kbs": kb_ids, "n": CANDIDATES}
     cur.execute(_ALL_TERMS_SQL, params)
-    ids = [row[0] for row in cur.fetchall()]
-    if len(ids) < CANDIDATES:
-        cur.execute(_SOME_TERMS_SQL, params | {"n": CANDIDATES - len(ids), "seen": ids, "sample": SOME_TERMS_SAMPLE})
-        ids += [row[0] for row in cur.fetchall()]
-    return ids
+    every = [row[0] for row in cur.fetchall()]
+    some: list[int] = []
+    if len(every) < CANDIDATES:
+        cur.execute(
+            _SOME_TERMS_SQL, params | {"n": CANDIDATES - len(every), "seen": every, "sample": SOME_TERMS_SAMPLE}
+        )
+        some = [row[0] for row in cur.fetchall()]
+    return every, some
 
 
 def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
@@ -179,12 +188,12 @@ def _literal(vector: list[float]) -> str:
     return "[" + ",".join(f"{v:.7g}" for v in vector) + "]"
 
 
-def _fuse(rankings: dict[str, list[int]]) -> list[tuple[int, float, tuple[str, ...]]]:
+def _fuse(rankings: list[tuple[str, list[int], list[float]]]) -> list[tuple[int, float, tuple[str, ...]]]:
     scores: dict[int, float] = defaultdict(float)
     found: dict[int, list[str]] = defaultdict(list)
-    for method, ids in rankings.items():
-        for rank, chunk_id in enumerate(ids, start=1):
-            scores[chunk_id] += 1.0 / (RRF_K + rank)
+    for method, ids, weights in rankings:
+        for rank, (chunk_id, weight) in enumerate(zip(ids, weights, strict=True), start=1):
+            scores[chunk_id] += weight / (RRF_K + rank)
             found[chunk_id].append(method)
     order = sorted(scores, key=lambda cid: (-scores[cid], cid))
     return [(cid, scores[cid], tuple(m for m in METHODS if m in found[cid])) for cid in order]
