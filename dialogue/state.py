@@ -1,16 +1,25 @@
 """Short-term session state: where the conversation is in its flows, its slots, recent turns.
 
-Kept in Redis as JSON under `sb:session:<conversation id>`, expiring after the bot's
-`session_ttl_s` of silence. Redis clients are per event loop (a client's connections belong
+Kept in Redis under `sb:session:<conversation id>` as JSON encrypted with
+`FIELD_ENCRYPTION_KEY` (slots hold what people typed, raw, for the flow's tools; history and
+summary what they said), expiring after the bot's `session_ttl_s` of silence and deleted with
+the conversation's data (`privacy.services.erase_contact`). Redis clients are per event loop (a client's connections belong
 to the loop that opened them).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+
 from config.redis_clients import async_client as redis_client
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,12 +40,26 @@ class SessionState:
     started: bool = False
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        """The state as stored: its JSON, encrypted."""
+        return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(json.dumps(asdict(self)).encode()).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> SessionState:
-        data = json.loads(raw)
+        raw = raw.encode() if isinstance(raw, str) else raw
+        if raw.startswith(b"{"):  # stored before states were encrypted
+            data = json.loads(raw)
+        else:
+            try:
+                data = json.loads(_fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(raw))
+            except InvalidToken:
+                log.warning("session state unreadable (FIELD_ENCRYPTION_KEY changed?): starting afresh")
+                data = {}
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@functools.cache
+def _fernet(key: str) -> Fernet:
+    return Fernet(key.encode())
 
 
 def key(conversation_id: int) -> str:
