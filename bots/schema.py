@@ -194,6 +194,7 @@ class VoiceSettings(_Strict):
     tts_model: str = "eleven_flash_v2_5"
     tts_fallback_voice: str = ""
     tts_fallback_model: str = "eleven_turbo_v2_5"
+    speaking_rate: float = Field(default=1.0, ge=0.7, le=1.2)  # ElevenLabs' `speed`: 1 is natural
     endpointing_ms: int = 300
     utterance_end_ms: int = 1000
     barge_in: bool = True
@@ -202,12 +203,17 @@ class VoiceSettings(_Strict):
     silence_reprompts: int = 2
     max_call_s: int = 900
     transfer_number: str = ""
+    dtmf: bool = True  # callers may type digits on the keypad
+    dtmf_finish_key: Literal["#", "*", ""] = "#"  # sends the digits typed so far at once
+    dtmf_gap_s: float = Field(default=1.5, ge=0.5, le=10)  # digits further apart are separate answers
 
 
 class WidgetSettings(_Strict):
     title: str = "Chat with us"
     primary_color: str = "#4f46e5"
+    text_color: str = "#ffffff"  # text on the primary colour (header, the user's bubbles, buttons)
     avatar_url: str = ""
+    launcher_position: Literal["right", "left"] = "right"  # bottom corner of the page
     allowed_origins: list[str] = Field(default_factory=list)  # empty: any origin
 
 

@@ -29,7 +29,6 @@ from voice.vad import SpeechDetector, is_back_channel
 
 log = logging.getLogger(__name__)
 
-DTMF_GAP_S = 1.5  # digits typed further apart than this are separate inputs
 AUDIO_BACKLOG_FRAMES = 250  # 5 s of caller audio kept while the STT stream reconnects
 GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 STT_LOST = "Sorry, I'm having trouble hearing you."
@@ -98,16 +97,18 @@ class CallPipeline:
         self.speaker.mark_returned(name)
 
     async def on_dtmf(self, digit: str) -> None:
+        if not self.voice.dtmf:
+            return  # the bot was set not to listen to the keypad
         self._last_input_at = time.monotonic()
         if self.busy:
             await self._barge_in("dtmf")
         if self._dtmf_timer is not None:
             self._dtmf_timer.cancel()
-        if digit == "#":
+        if digit == self.voice.dtmf_finish_key:
             self._submit_digits()
             return
         self._digits += digit
-        self._dtmf_timer = asyncio.get_running_loop().call_later(DTMF_GAP_S, self._submit_digits)
+        self._dtmf_timer = asyncio.get_running_loop().call_later(self.voice.dtmf_gap_s, self._submit_digits)
 
     def _submit_digits(self) -> None:
         digits, self._digits = self._digits, ""

@@ -19,6 +19,7 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache
 from elevenlabs import AsyncElevenLabs
+from elevenlabs import VoiceSettings as ElevenLabsVoiceSettings
 from elevenlabs.core.api_error import ApiError
 
 from bots.schema import VoiceSettings
@@ -45,9 +46,11 @@ def _client() -> AsyncElevenLabs:
     return _clients[key]
 
 
-async def elevenlabs_stream(text: str, *, voice: str, model: str) -> AsyncIterator[bytes]:
+async def elevenlabs_stream(text: str, *, voice: str, model: str, speed: float = 1.0) -> AsyncIterator[bytes]:
+    # The natural speed is sent as no setting at all, so the voice's own settings stay in charge.
+    options = {"voice_settings": ElevenLabsVoiceSettings(speed=speed)} if speed != 1.0 else {}
     async for chunk in _client().text_to_speech.stream(
-        voice, text=text, model_id=model, output_format="ulaw_8000", optimize_streaming_latency=3
+        voice, text=text, model_id=model, output_format="ulaw_8000", optimize_streaming_latency=3, **options
     ):
         if chunk:
             yield chunk
@@ -66,7 +69,7 @@ async def speak(text: str, voice: VoiceSettings, provider: str = "elevenlabs") -
     """Audio for `text`, with retry and fallback until the first byte; later errors end the sentence."""
     synthesize = TTS_PROVIDERS[provider]
     for n, (voice_id, model) in enumerate(_attempts(voice)):
-        stream = synthesize(text, voice=voice_id, model=model)
+        stream = synthesize(text, voice=voice_id, model=model, speed=voice.speaking_rate)
         try:
             first = await asyncio.wait_for(anext(stream), FIRST_BYTE_TIMEOUT_S)
         except (ApiError, httpx.HTTPError, TimeoutError, StopAsyncIteration) as exc:
@@ -94,7 +97,7 @@ class PhraseCache:
 
     @staticmethod
     def key(version: str, voice: VoiceSettings, text: str) -> str:
-        raw = f"{version}|{voice.tts_voice}|{voice.tts_model}|{text}".encode()
+        raw = f"{version}|{voice.tts_voice}|{voice.tts_model}|{voice.speaking_rate}|{text}".encode()
         return "voice:phrase:" + hashlib.sha256(raw).hexdigest()
 
     async def get(self, key: str) -> bytes | None:

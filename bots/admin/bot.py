@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
+from asgiref.sync import async_to_sync
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from pydantic import ValidationError as SchemaError
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action, display
 
 from bots import access, selectors, services
-from bots.access import PUBLISH, READ
+from bots.access import EDIT, PUBLISH, READ
 from bots.admin import forms as admin_forms
 from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped, builder_url
+from bots.admin.settings_forms import GROUPS, BotSettingsForm, field_name
 from bots.diff import diff_snapshots
 from bots.models import Bot, EscalationRule, Flow, Intent, Prompt, Tool
+from bots.schema import VoiceSettings
+from channels_app.widget_strings import LANGUAGES, widget_strings
 from studio.services import run_test_cases
+from voice.sample import NoVoiceService, sample_wav
+from voice.tts import TtsFailed
 
 
 class PromptInline(ScopedInline, StackedInline):
@@ -71,23 +81,67 @@ class FlowInline(ScopedInline, TabularInline):
         )
 
 
+def _settings_fields(group: str) -> list[str]:
+    return [field_name(group, key) for g, _, fields in GROUPS if g == group for key in fields]
+
+
 @admin.register(Bot)
 class BotAdmin(WorkspaceScoped, ModelAdmin):
-    form = admin_forms.BotForm
+    form = BotSettingsForm
     list_display = ["name", "workspace", "language", "published", "updated_at"]
     ordering = ["name"]
     list_filter = [WorkspaceListFilter]
     search_fields = ["name", "slug"]
-    readonly_fields = ["public_key"]
+    readonly_fields = ["public_key", "widget_preview", "voice_sample"]
     fieldsets = [
         (None, {"fields": ["workspace", "name", "slug", "language", "greeting", "public_key"]}),
-        ("Chat widget", {"fields": ["widget"], "classes": ["tab"]}),
-        ("Phone calls", {"fields": ["voice"], "classes": ["tab"]}),
-        ("Advanced", {"fields": ["session_ttl_s", "history_turns", "nlu", "nlu_threshold"], "classes": ["tab"]}),
+        ("Chat widget", {"fields": [*_settings_fields("widget"), "widget_preview"], "classes": ["tab"]}),
+        (
+            "Phone calls",
+            {"fields": ["voice_tts_voice", "voice_sample", *_settings_fields("voice")[1:]], "classes": ["tab"]},
+        ),
+        (
+            "Advanced",
+            {
+                "fields": ["session_ttl_s", "history_turns", "nlu", "nlu_threshold", "widget", "voice"],
+                "classes": ["tab"],
+            },
+        ),
     ]
     inlines = [FlowInline, PromptInline, ToolInline, IntentInline, EscalationRuleInline]
     change_form_after_template = "admin/bots/bot/after_form.html"
     actions_detail = ["publish_action", "versions_action"]
+
+    @display(description="Preview")
+    def widget_preview(self, obj):
+        strings = {code: widget_strings(code) for code, _ in LANGUAGES}
+        return render_to_string("admin/bots/bot/widget_preview.html", {"strings_json": json.dumps(strings)})
+
+    @display(description="Hear it")
+    def voice_sample(self, obj):
+        return render_to_string("admin/bots/bot/voice_sample.html", {"url": reverse("admin:bots_bot_voice_sample")})
+
+    def get_urls(self):
+        sample = self.admin_site.admin_view(self.voice_sample_view)
+        return [path("voice-sample/", sample, name="bots_bot_voice_sample"), *super().get_urls()]
+
+    def voice_sample_view(self, request):
+        """A few seconds of the chosen voice at the chosen speed, as a WAV file."""
+        if not access.bots_for(request.user, EDIT).exists():
+            return JsonResponse({"error": "Only builders can play voice samples."}, status=403)
+        try:
+            voice = VoiceSettings(tts_voice=request.GET.get("voice", ""), speaking_rate=request.GET.get("rate", 1))
+        except SchemaError:
+            return JsonResponse({"error": "Choose a voice and a speed between 0.7 and 1.2."}, status=400)
+        try:
+            audio = async_to_sync(sample_wav)(voice)
+        except NoVoiceService as exc:
+            return JsonResponse({"error": str(exc)}, status=409)
+        except TtsFailed:
+            return JsonResponse(
+                {"error": "The voice service did not answer. Try again, or choose another voice."}, status=502
+            )
+        return HttpResponse(audio, content_type="audio/wav")
 
     @display(description="Published")
     def published(self, obj):

@@ -1,7 +1,7 @@
 """A local ElevenLabs text-to-speech server (wire facts: ../shared/reference/elevenlabs.md).
 
-Serves `POST /v1/text-to-speech/{voice_id}/stream?output_format=ulaw_8000` to the real
-`elevenlabs` SDK: a chunked body of raw mu-law 8 kHz audio (a quiet tone, `ms_per_char` of audio
+Serves `POST /v1/text-to-speech/{voice_id}/stream?output_format=ulaw_8000` (and `GET /v1/voices`,
+the account's voices) to the real `elevenlabs` SDK: a chunked body of raw mu-law 8 kHz audio (a quiet tone, `ms_per_char` of audio
 per character of text) after `first_byte_delay`. Faults: `fail(status, times)` answers the next
 requests with an error body, `down_voices` always fail, `slow_voices` wait before the first byte.
 """
@@ -35,6 +35,11 @@ class FakeElevenLabs(FakeVendor):
         self.requests: list[dict] = []
         self.down_voices: set[str] = set()
         self.slow_voices: dict[str, float] = {}
+        # The account's voices, as `GET /v1/voices` lists them.
+        self.voices = [
+            {"voice_id": "fake-voice-amy", "name": "Amy", "category": "cloned", "labels": {"accent": "british"}},
+            {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "category": "premade", "labels": {}},
+        ]
         self._failures: list[int] = []
         self._lock = threading.Lock()
         super().__init__()
@@ -61,6 +66,8 @@ class FakeElevenLabs(FakeVendor):
         body = await read_body(receive)
         parts = scope["path"].strip("/").split("/")  # v1 text-to-speech {voice} stream
         headers = dict(scope["headers"])
+        if parts == ["v1", "voices"] and scope["method"] == "GET":
+            return await _json(send, 200, {"voices": self.voices} if headers.get(b"xi-api-key") else {})
         if len(parts) != 4 or parts[:2] != ["v1", "text-to-speech"] or parts[3] != "stream":
             return await _json(send, 404, {"detail": {"status": "not_found", "message": scope["path"]}})
         if not headers.get(b"xi-api-key"):
@@ -76,6 +83,7 @@ class FakeElevenLabs(FakeVendor):
                 "model": payload.get("model_id"),
                 "text": payload.get("text", ""),
                 "output_format": query.get("output_format"),
+                "speed": (payload.get("voice_settings") or {}).get("speed"),
                 "status": status,
             }
         )
