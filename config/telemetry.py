@@ -208,6 +208,16 @@ def _llm_span(call: dict) -> None:
     span_.end()
 
 
+def turn_attributes(conversation=None, snapshot=None, inbound=None, *, conversation_id=None, mode="chat", **_):
+    """The engine span's attributes, from `dialogue.turn.run_turn`'s arguments (ids, never text)."""
+    cid = conversation_id if conversation_id is not None else getattr(conversation, "pk", conversation)
+    return {
+        "switchboard.conversation_id": cid if isinstance(cid, int) else None,
+        "switchboard.mode": mode,
+        "switchboard.inbound": getattr(inbound, "kind", None),
+    }
+
+
 def turn_done(channel: str, total_ms: float) -> None:
     metrics.TURN_SECONDS.labels(channel).observe(total_ms / 1000)
 

@@ -47,6 +47,7 @@ from redis.exceptions import RedisError
 
 from bots.models import BotVersion, Secret, Workspace
 from bots.schema import BotSnapshot
+from config import telemetry
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
 from conversations.redaction import redact, redact_obj
@@ -253,6 +254,7 @@ def _args(conversation, snapshot, inbound, conversation_id):
     return cid, snapshot, inbound
 
 
+@telemetry.traced_stream("dialogue.turn", telemetry.turn_attributes)
 async def run_turn(
     conversation: Conversation | int | BotSnapshot | None = None,
     snapshot: BotSnapshot | None = None,
@@ -345,6 +347,7 @@ async def _store(conv, turn: Turn, delivered, completed, started, on_trace, deli
         m if id(m) in stored else {"role": m["role"], "content": redact(m["content"])} for m in state.history
     ]
     turn.timings["total_ms"] = (time.perf_counter() - started) * 1000
+    telemetry.turn_done(conv.channel, turn.timings["total_ms"])
     path = turn.trace["path"]
     if path:
         turn.trace["flow"], turn.trace["node"] = path[-1].split("/", 1)
