@@ -1,0 +1,137 @@
+"""Item: a tool call's request keeps the shape its builder gave it. A visitor's answer cannot
+rewrite a JSON body, credentials do not follow a redirect to another host, and a server that
+answers slowly, byte by byte, is cut off at the tool's time limit. Tried over the running server
+against a local service that records what it receives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from bots.models import Workspace
+from bots.services import set_secret
+from tests.security.canary import Canary, chat, publish, said, tool_results
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FLOW = [
+    {"id": "ask", "kind": "ask", "slot": "note", "type": "text", "prompt": "Your note?", "next": "call"},
+    {
+        "id": "call",
+        "kind": "tool",
+        "tool": "call",
+        "arguments": {"note": "{{ note }}"},
+        "next": "done",
+        "on_error": "failed",
+    },
+    {"id": "done", "kind": "message", "text": "Sent."},
+    {"id": "failed", "kind": "message", "text": "That did not work."},
+]
+
+
+def tool_bot(workspace, *, url, method="GET", headers=None, body="", secrets=(), timeout=5):
+    """A bot whose flow asks for a note and calls one tool with it, published."""
+    tool = {
+        "name": "call",
+        "method": method,
+        "url": url,
+        "headers": headers or {},
+        "body": body,
+        "secrets": list(secrets),
+        "parameters": {"type": "object", "properties": {"note": {"type": "string"}}},
+        "timeout_s": timeout,
+    }
+    document = {
+        "switchboard": 1,
+        "name": "Orders",
+        "slug": "orders",
+        "greeting": "Hello!",
+        "tools": [tool],
+        "flows": [{"name": "main", "is_entry": True, "graph": {"entry": "ask", "nodes": FLOW}}],
+    }
+    return publish(workspace, yaml.safe_dump(document))
+
+
+@pytest.fixture(scope="module")
+def service():
+    server = Canary().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workspace(transactional_db):
+    # The owner runs the service on this machine and allowed it, and only it, on purpose.
+    return Workspace.objects.create(
+        name="Shop", slug="shop", tool_allowed_hosts=["127.0.0.1", "localhost"], allow_private_networks=True
+    )
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        'x", "admin": true, "note": "y',
+        '"}, "admin": true, "z": {"a": "',
+        '\\", \\"admin\\": true, \\"',
+        "{{ 7 * 7 }} {% if true %}yes{% endif %}",
+        "line\nbreak\t\u2028 and \u0000 nul",
+    ],
+)
+def test_a_quote_in_a_visitors_answer_stays_inside_its_json_string(security_server, service, workspace, note):
+    bot = tool_bot(
+        workspace,
+        method="POST",
+        url=service.url("/orders"),
+        body='{"note": "{{ note }}", "admin": false, "source": "chat"}',
+    )
+    (reply,) = chat(security_server, bot, note)
+    assert said(reply) == "Sent."
+    received = json.loads(service.hits("/orders")[-1]["body"])
+    assert received == {"note": note.strip(), "admin": False, "source": "chat"}
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(security_server, service, workspace):
+    set_secret(workspace=workspace, name="API_KEY", value="sk-live-0123456789", hosts=["127.0.0.1", "localhost"])
+    headers = {"Authorization": "Bearer {{ secrets.API_KEY }}", "X-Api-Key": "{{ secrets.API_KEY }}", "Cookie": "s=1"}
+    elsewhere = service.url("/landed", host="localhost")
+    bot = tool_bot(workspace, url=service.url(f"/redirect?to={elsewhere}"), headers=headers, secrets=["API_KEY"])
+    (reply,) = chat(security_server, bot, "hello")
+    assert said(reply) == "Sent."
+    first, landed = service.hits("/redirect")[-1]["headers"], service.hits("/landed")[-1]["headers"]
+    assert first["authorization"] == "Bearer sk-live-0123456789" and first["x-api-key"] == "sk-live-0123456789"
+    assert not {"authorization", "x-api-key", "cookie"} & set(landed)
+    assert "sk-live" not in json.dumps(landed)
+
+
+def test_credentials_follow_a_redirect_on_the_same_service(security_server, service, workspace):
+    set_secret(workspace=workspace, name="API_KEY", value="sk-live-0123456789", hosts=["127.0.0.1"])
+    headers = {"Authorization": "Bearer {{ secrets.API_KEY }}"}
+    bot = tool_bot(workspace, url=service.url("/redirect?to=/moved"), headers=headers, secrets=["API_KEY"])
+    chat(security_server, bot, "hello")
+    assert service.hits("/moved")[-1]["headers"]["authorization"] == "Bearer sk-live-0123456789"
+
+
+def test_a_slow_drip_is_cut_off_at_the_tools_time_limit(security_server, service, workspace):
+    # Every byte arrives well within a per-read timeout; only a deadline for the whole call stops it.
+    bot = tool_bot(workspace, url=service.url("/drip?seconds=30"), timeout=1)
+    (reply,) = chat(security_server, bot, "hello")
+    assert said(reply) == "That did not work."
+    assert tool_results(bot) == ["call did not answer within 1 seconds."]
+
+
+def test_a_redirect_chain_shares_one_deadline(security_server, service, workspace):
+    drip = service.url("/drip?seconds=30")
+    bot = tool_bot(workspace, url=service.url(f"/redirect?to={drip}"), timeout=1)
+    (reply,) = chat(security_server, bot, "hello")
+    assert tool_results(bot) == ["call did not answer within 1 seconds."]
+
+
+def test_a_line_break_in_a_visitors_answer_cannot_add_a_header(security_server, service, workspace):
+    bot = tool_bot(workspace, url=service.url("/headers"), headers={"X-Note": "{{ args.note }}"})
+    before = len(service.hits("/headers"))
+    (reply,) = chat(security_server, bot, "bob\r\nX-Admin: yes")
+    assert said(reply) == "That did not work."
+    assert "would contain a line break" in tool_results(bot)[0]
+    assert len(service.hits("/headers")) == before
