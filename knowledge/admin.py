@@ -15,9 +15,20 @@ from unfold.admin import ModelAdmin
 
 from bots.access import EDIT, READ, bots_for, workspaces_for
 from knowledge import selectors, services
+from knowledge.embed import embedding_choice
 from knowledge.extract import SUPPORTED_EXTENSIONS
-from knowledge.models import Document, KnowledgeBase
+from knowledge.models import RESYNC_CHOICES, Document, KnowledgeBase
 from knowledge.retrieval import retrieve
+
+
+def search_mode(kb: KnowledgeBase) -> str:
+    """How this knowledge base is searched now, in a builder's words."""
+    choice = embedding_choice(kb)
+    if choice is None:
+        return "words only (full text)"
+    if choice.provider == "local":
+        return "meaning and words (built-in model, runs on this server)"
+    return f"meaning and words ({choice.model}, {choice.dimension} dimensions)"
 
 
 def _workspace_ids(user, action: str) -> set[int]:
@@ -98,9 +109,7 @@ class KnowledgeBaseAdmin(WorkspaceScopedAdmin):
 
     @admin.display(description="Search")
     def search_mode(self, obj):
-        from knowledge.embed import embedder_for
-
-        return "Hybrid (meaning + words)" if embedder_for(obj) is not None else "Words only (full text)"
+        return search_mode(obj)
 
     @admin.display(description="Documents", ordering="document_total")
     def document_total(self, obj):
@@ -150,6 +159,8 @@ class KnowledgeBaseAdmin(WorkspaceScopedAdmin):
             "question": question,
             "results": results,
             "accept": ",".join(SUPPORTED_EXTENSIONS),
+            "search_mode": search_mode(kb),
+            "resync_choices": RESYNC_CHOICES,
         }
         return TemplateResponse(request, "knowledge/admin/documents.html", context)
 
@@ -160,22 +171,36 @@ class KnowledgeBaseAdmin(WorkspaceScopedAdmin):
         try:
             depth = int(request.POST.get("crawl_depth") or 0)
             max_pages = int(request.POST.get("crawl_max_pages") or 20)
+            resync_hours = int(request.POST.get("resync_hours") or 0)
+            supersedes_id = int(request.POST["supersedes"]) if request.POST.get("supersedes") else None
         except ValueError:
-            messages.error(request, "Crawl depth and page limit must be whole numbers.")
+            messages.error(request, "Crawl depth, page limit and re-sync must be whole numbers.")
+            return
+        older = kb.documents.filter(pk=supersedes_id).first() if supersedes_id else None
+        if supersedes_id and older is None:
+            messages.error(request, "The document it replaces is no longer in this knowledge base.")
+            return
+        if older is not None and len(files) + bool(text.strip()) != 1:
+            messages.error(request, "A new version is one file or one text: add them one at a time.")
             return
         if not (files or urls or text.strip()):
             messages.error(request, "Choose files, type web addresses or paste text to add.")
             return
         added = 0
         try:
+            new: list[Document] = []
             if files:
-                added += len(services.document_add_files(kb=kb, uploads=files))
+                new += services.document_add_files(kb=kb, uploads=files)
             for url in urls:
-                services.document_add_url(kb=kb, url=url, crawl_depth=depth, crawl_max_pages=max_pages)
+                services.document_add_url(
+                    kb=kb, url=url, crawl_depth=depth, crawl_max_pages=max_pages, resync_hours=resync_hours
+                )
                 added += 1
             if text.strip():
-                services.document_add_text(kb=kb, title=request.POST.get("title", "")[:300], text=text)
-                added += 1
+                new.append(services.document_add_text(kb=kb, title=request.POST.get("title", "")[:300], text=text))
+            added += len(new)
+            if older is not None:
+                services.document_set_supersedes(document=new[0], supersedes=older)
         except services.UploadRefused as refused:
             messages.error(request, str(refused))
         if added:
@@ -204,6 +229,9 @@ class DocumentAdmin(WorkspaceScopedAdmin):
         "status",
         "error",
         "progress",
+        "version",
+        "supersedes",
+        "resync_hours",
         "chunk_count",
         "token_count",
         "ingested_at",

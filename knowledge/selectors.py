@@ -39,14 +39,32 @@ def with_counts(queryset: QuerySet[KnowledgeBase]) -> QuerySet[KnowledgeBase]:
 
 def document_progress(kb: KnowledgeBase) -> list[dict]:
     """What the admin's progress bars show, newest first; small enough to poll every second."""
-    rows = kb.documents.order_by("-created_at").values(
-        "id", "title", "file_name", "url", "source", "status", "progress", "error", "chunk_count", "updated_at"
+    rows = list(
+        kb.documents.order_by("-created_at").values(
+            "id",
+            "title",
+            "file_name",
+            "url",
+            "source",
+            "status",
+            "progress",
+            "error",
+            "chunk_count",
+            "version",
+            "supersedes_id",
+            "updated_at",
+        )
     )
     labels = dict(Document.Status.choices)
+    names = {row["id"]: row["title"] or row["file_name"] or row["url"] or f"Document {row['id']}" for row in rows}
+    newer = {row["supersedes_id"]: names[row["id"]] for row in rows if row["supersedes_id"] in names}
     return [
         {
             "id": row["id"],
-            "name": row["title"] or row["file_name"] or row["url"] or f"Document {row['id']}",
+            "name": names[row["id"]],
+            "version": row["version"],
+            "supersedes": names.get(row["supersedes_id"], ""),
+            "superseded_by": newer.get(row["id"], ""),
             "source": row["source"],
             "status": row["status"],
             "status_label": labels[row["status"]],
