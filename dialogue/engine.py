@@ -27,7 +27,7 @@ from dialogue.nodes import HANDLERS
 from dialogue.runtime import Runtime
 from dialogue.speech import SentenceSplitter, strip_markdown
 from dialogue.state import SessionState
-from dialogue.templating import render as render_template
+from dialogue.templating import render_async as render_template
 
 COMPACT_BATCH = 4  # turns summarised at once when the history passes its window
 MAX_STEPS = 50  # nodes per turn: a loop in a flow graph must not spin forever
@@ -88,7 +88,7 @@ class Turn:
             waiting = self._waiting_node()
             prompt = getattr(waiting, "prompt", None) if waiting is not None else None
             text = prompt if isinstance(prompt, str) and waiting.kind == "ask" else STILL_THERE
-            for event in self.say(self.render(text)):
+            for event in self.say(await self.render(text)):
                 yield event
         elif kind == "agent_returned":
             state.status = "active"
@@ -252,8 +252,9 @@ class Turn:
             node_id = step.goto
 
     # --- output -------------------------------------------------------------------------------
-    def render(self, template: str) -> str:
-        return render_template(template, self.template_context())
+    async def render(self, template: str) -> str:
+        """The template filled in from the slots, on a worker thread (see `dialogue.templating`)."""
+        return await render_template(template, self.template_context())
 
     def template_context(self) -> dict:
         now = datetime.now(UTC)
@@ -311,7 +312,7 @@ class Turn:
         if rule is not None:
             queue, message, transfer_to = rule.queue, rule.message, rule.transfer_to
             if action == "message":
-                for event in self.say(self.render(message)):
+                for event in self.say(await self.render(message)):
                     yield event
                 return
         message = message or "Let me connect you with a person who can help."
@@ -319,7 +320,7 @@ class Turn:
             transfer_to = ""  # a chat cannot be transferred; a callback request needs no number
         elif self.mode == "voice" and not transfer_to:
             transfer_to = self.snapshot.voice.transfer_number
-        for event in self.say(self.render(message)):
+        for event in self.say(await self.render(message)):
             yield event
         t0 = time.perf_counter()
         summary = await self.runtime.summarise(self.state.history, self.state.slots)

@@ -47,7 +47,7 @@ class Step:
 class MessageStep(Step):
     async def run(self):
         buttons = [{"title": b.title, "payload": b.payload or b.title} for b in self.node.buttons]
-        for event in self.turn.say(self.turn.render(self.node.text), buttons):
+        for event in self.turn.say(await self.turn.render(self.node.text), buttons):
             yield event
 
 
@@ -59,7 +59,7 @@ class AskStep(Step):
         if not self.resuming:
             state.retries = 0
             self.wait = True
-            for event in turn.say(turn.render(node.prompt), buttons):
+            for event in turn.say(await turn.render(node.prompt), buttons):
                 yield event
             return
         turn.consumed = True
@@ -75,7 +75,9 @@ class AskStep(Step):
                     for event in turn.say("Sorry, I still couldn't understand that."):
                         yield event
                 return
-            reprompt = turn.render(node.reprompt) if node.reprompt else f"{invalid} {turn.render(node.prompt)}"
+            reprompt = (
+                await turn.render(node.reprompt) if node.reprompt else f"{invalid} {await turn.render(node.prompt)}"
+            )
             self.wait = True
             for event in turn.say(reprompt, buttons):
                 yield event
@@ -137,7 +139,7 @@ class ToolStep(Step):
     async def run(self):
         turn, node, state = self.turn, self.node, self.turn.state
         spec = next((t for t in turn.snapshot.tools if t.name == node.tool), None)
-        arguments = {k: turn.render(v) for k, v in node.arguments.items()}
+        arguments = {k: await turn.render(v) for k, v in node.arguments.items()}
         yield ToolStarted(name=node.tool, arguments=arguments)
         t0 = time.perf_counter()
         if spec is None:
@@ -161,7 +163,7 @@ class SetStep(Step):
     async def run(self):
         state = self.turn.state
         for name, template in self.node.values.items():
-            state.slots[name] = self.turn.render(template)
+            state.slots[name] = await self.turn.render(template)
         for name in self.node.clear:
             state.slots.pop(name, None)
         return
@@ -183,7 +185,7 @@ class HandoffStep(Step):
 class EndStep(Step):
     async def run(self):
         if self.node.message:
-            for event in self.turn.say(self.turn.render(self.node.message)):
+            for event in self.turn.say(await self.turn.render(self.node.message)):
                 yield event
         yield self.turn.end("flow")
         self.stop = True
