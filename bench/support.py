@@ -81,15 +81,16 @@ def fake_openai(ttft: float) -> str:
     return f"from tests.fakes.openai_server import FakeOpenAI as F; f = F(ttft={ttft})"
 
 
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    """uvicorn serving config.asgi on the port, once it answers /healthz."""
+def start_server(env: dict, port: int, workers: int = 1) -> subprocess.Popen:
+    """uvicorn serving config.asgi on the port (in `workers` processes), once it answers /healthz."""
     import httpx
 
     args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--workers", str(workers)]
     proc = subprocess.Popen(
         [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -104,6 +105,15 @@ def cpu_s(pid: int) -> float:
     """User + system CPU seconds a process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """`cpu_s` of a process and all its descendants (uvicorn's worker processes)."""
+    total = cpu_s(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += tree_cpu_s(int(child))
+    return total
 
 
 def pct(values: list[float], q: int) -> float:
