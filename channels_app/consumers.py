@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from pydantic import ValidationError
 
+from analytics import services as analytics
 from channels_app import protocol, ratelimit, services
 from channels_app.coalesce import DeltaCoalescer
 from channels_app.origins import origin_allowed
+from config import metrics, telemetry
 from dialogue.events import Inbound
 
 
@@ -24,6 +27,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         # Accept first: a refused handshake tells a browser nothing, an error frame says why.
         await self.accept()
+        metrics.SOCKETS.inc()
         self.chat = None
         self.conversation = None
         self.turn: asyncio.Task | None = None
@@ -46,6 +50,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=4403)
 
     async def disconnect(self, code):
+        metrics.SOCKETS.dec()
         if self.turn is not None:
             self.turn.cancel()  # the engine records what was delivered, marked interrupted
         if self.conversation is not None:
@@ -101,7 +106,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, frame: protocol.Ping):
         await self.send_json({"type": "pong"})
 
-    handlers = {"start": on_start, "message": on_message, "button": on_button, "ping": on_ping}
+    async def on_rating(self, frame: protocol.Rate):
+        if self.conversation is None:
+            return await self.send_json(protocol.error("not_started"))
+        try:
+            score, source = analytics.rating_score(score=frame.score, thumbs=frame.thumbs)
+        except ValueError:
+            return await self.send_json(protocol.error("bad_rating"))
+        await database_sync_to_async(analytics.conversation_rate)(
+            conversation=self.conversation, score=score, source=source
+        )
+        await self.send_json({"type": "rated", "score": score})
+
+    handlers = {"start": on_start, "message": on_message, "button": on_button, "ping": on_ping, "rating": on_rating}
 
     async def start_turn(self, inbound: Inbound):
         if self.conversation is None:
@@ -110,6 +127,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_json(protocol.error("busy", turn=True))
         self.turn = asyncio.create_task(self.run_turn(inbound))
 
+    @telemetry.traced("websocket.turn", lambda self, inbound: {"switchboard.conversation_id": self.conversation.id})
     async def run_turn(self, inbound: Inbound):
         coalescer = DeltaCoalescer(self._send_delta, protocol.COALESCE_S)
         try:

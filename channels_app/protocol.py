@@ -4,7 +4,8 @@ The same server frames are the SSE API's events, so a client written against one
 the other. `type` strings are an API (the widget, SDKs and tests depend on them): add new
 types and fields, never rename.
 
-Client → server: `start` (new or resumed conversation), `message`, `button`, `ping`.
+Client → server: `start` (new or resumed conversation), `message`, `button`, `ping`, `rating`
+(the person's satisfaction, answered with `rated`).
 Server → client: `ready`, `history`, the engine's events (`text_delta`, `message`,
 `tool_started`, `tool_finished`, `handoff`, `end`), `agent_message`, `agent_joined`,
 `agent_typing`, `agent_left`, `bot_message`, `status` (sent by other processes through the
@@ -56,12 +57,19 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = TypeAdapter(Annotated[Start | Say | Press | Ping, Field(discriminator="type")])
+class Rate(_Frame):
+    type: Literal["rating"]
+    score: int | None = Field(default=None, ge=1, le=5)  # 1–5, or
+    thumbs: Literal["up", "down"] | None = None
+
+
+ClientFrame = TypeAdapter(Annotated[Start | Say | Press | Ping | Rate, Field(discriminator="type")])
 
 
 # --- Errors: one code, one sentence a user or integrator can act on -----------------------------
 ERRORS: dict[str, str] = {
-    "bad_frame": 'Frames are JSON objects with a "type": start, message, button or ping.',
+    "bad_frame": 'Frames are JSON objects with a "type": start, message, button, ping or rating.',
+    "bad_rating": 'Rate with either "score" (1 to 5) or "thumbs" ("up" or "down").',
     "not_started": 'Send {"type": "start"} first.',
     "message_too_long": f"Messages can be at most {MAX_TEXT_CHARS} characters.",
     "rate_limited": "You are sending messages too fast. Wait a moment and try again.",
