@@ -174,7 +174,12 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
         bot = access.access_bot(request.user, object_id, PUBLISH)
         snapshot = selectors.draft_snapshot(bot)
         problems = selectors.draft_problems(bot, snapshot)
-        if request.method == "POST":
+        test_report = None
+        if request.method == "POST" and "run_tests" in request.POST:
+            # Test cases call the bot's live tools: only on a deliberate POST (with CSRF), never on
+            # a page view that a link or an image tag could trigger.
+            test_report = run_test_cases(bot=bot).as_dict() if not problems else None
+        elif request.method == "POST":
             if not problems:
                 version, created = services.publish_bot(bot=bot, user=request.user, note=request.POST.get("note", ""))
                 if created:
@@ -184,8 +189,6 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:bots_bot_change", args=[bot.pk]))
         current = bot.versions.filter(is_current=True).first()
         changes = diff_snapshots(current.snapshot, snapshot.model_dump(mode="json")) if current else []
-        # The bot's own test cases run against the draft, so a builder sees a regression before it goes live.
-        test_report = run_test_cases(bot=bot).as_dict() if not problems else None
         return TemplateResponse(
             request,
             "admin/bots/publish.html",
@@ -197,6 +200,7 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
                 "current": current,
                 "changes": changes,
                 "test_report": test_report,
+                "has_test_cases": bot.test_cases.exists(),
                 "opts": self.model._meta,
             },
         )

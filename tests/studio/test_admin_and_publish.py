@@ -80,10 +80,10 @@ def test_the_admin_publish_page_warns_before_publishing_a_draft_that_fails_its_c
     client.force_login(make_builder(bot.workspace))
     url = f"/admin/bots/bot/{bot.pk}/publish/"
 
-    page = client.get(url).content.decode()
+    page = client.post(url, {"run_tests": "1"}).content.decode()
     assert "All 1 test cases pass on this draft." in page and "Publish now" in page
 
     change_question(bot, "How can we reach you?")
-    page = client.get(url).content.decode()
+    page = client.post(url, {"run_tests": "1"}).content.decode()
     assert "1 of 1 test cases fail on this draft." in page
     assert "Publish anyway" in page and "Publish now" not in page
