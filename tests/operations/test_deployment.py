@@ -1,0 +1,75 @@
+"""The deployment files: the compose file validates (with `docker compose config` where the plugin
+is installed, and by reading it here in any case) and the image is multi-stage, builds the
+front end from its sources and runs as a user without privileges."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LONG_RUNNING = {"db", "redis", "web", "worker", "worker-turns", "beat"}
+ENV = {
+    "SECRET_KEY": "s" * 50,
+    "FIELD_ENCRYPTION_KEY": "k" * 44,
+    "POSTGRES_PASSWORD": "pw",
+    "ALLOWED_HOSTS": "bots.example.com",
+    "PUBLIC_BASE_URL": "https://bots.example.com",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_every_part_with_health_checks(compose):
+    services = compose["services"]
+    assert set(services) == LONG_RUNNING | {"migrate"}
+    for name in LONG_RUNNING:
+        check = services[name]["healthcheck"]["test"]
+        assert check[0] in ("CMD", "CMD-SHELL") and len(check) > 1, name
+    assert services["db"]["image"].startswith("pgvector/pgvector:")
+    # Migrations run once, before anything that uses the database starts.
+    for name in ("web", "worker", "worker-turns", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert int(services["web"]["environment"]["WEB_WORKERS"].split(":-")[1].rstrip("}")) > 1
+    assert " beat " in " ".join(services["beat"]["command"]) + " " and "deploy" not in services["beat"]
+    # Web and workers share uploaded documents.
+    for name in ("web", "worker", "worker-turns"):
+        assert "media:/app/var/media" in services[name]["volumes"]
+    # Required secrets fail loudly when missing instead of starting with an empty value.
+    assert services["web"]["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
+
+
+def test_compose_config_validates_with_docker_when_available(tmp_path):
+    docker = shutil.which("docker")
+    has_compose = docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    if not has_compose:
+        pytest.skip("the docker compose plugin is not installed here; the structure is checked above")
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in ENV.items()))
+    result = subprocess.run(
+        [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config", "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_image_builds_the_front_end_installs_the_lock_and_drops_root():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM .*$", dockerfile, re.M)
+    assert len(stages) == 3 and stages[0].startswith("FROM node:")
+    assert "npm ci" in dockerfile and "npm run build" in dockerfile
+    assert "--require-hashes" in dockerfile and "requirements.lock" in dockerfile
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "var"} <= set(ignored)
