@@ -1,4 +1,4 @@
-"""Fetch web pages for ingestion through the SSRF guard, and decide which links a crawl follows.
+"""Fetch web pages for ingestion through the SSRF guard (which links a crawl follows: `knowledge.crawl`).
 
 Every request (robots.txt included) goes through `dialogue.netguard.fetch_sync`, so a URL that
 resolves to a private address is refused exactly as a tool call would be, on every redirect hop. Size and time limits
@@ -8,8 +8,6 @@ come from settings; failures become `ExtractionError`s worded for the builder.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib import robotparser
-from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 from django.conf import settings
@@ -51,34 +49,3 @@ def fetch_page(url: str, policy: netguard.Policy) -> Page:
     if not resp.ok:
         raise ExtractionError(f"The page {url} answered with HTTP {resp.status_code}, so there was nothing to read.")
     return Page(url=resp.url, content_type=resp.headers.get("content-type", ""), content=resp.content)
-
-
-def robots_for(url: str, policy: netguard.Policy) -> robotparser.RobotFileParser:
-    """The site's robots.txt rules; a missing or unreachable file allows everything, as crawlers agree."""
-    parts = urlsplit(url)
-    parser = robotparser.RobotFileParser()
-    try:
-        resp = _get(f"{parts.scheme}://{parts.netloc}/robots.txt", policy)
-    except ExtractionError:
-        resp = None
-    if resp is not None and resp.ok:
-        parser.parse(resp.text.splitlines())
-    elif resp is not None and resp.status_code in (401, 403):
-        parser.disallow_all = True
-    else:
-        parser.allow_all = True
-    return parser
-
-
-def same_site_links(base_url: str, hrefs: list[str], robots: robotparser.RobotFileParser) -> list[str]:
-    """Absolute, de-duplicated links on the same host (and scheme) that robots.txt lets us fetch."""
-    base = urlsplit(base_url)
-    seen: dict[str, None] = {}
-    for href in hrefs:
-        url = urldefrag(urljoin(base_url, href.strip()))[0]
-        parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or url == base_url:
-            continue
-        if robots.can_fetch(USER_AGENT, url):
-            seen.setdefault(url)
-    return list(seen)
