@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import logging
 
+import orjson
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -50,7 +50,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = json.loads(text_data or "")
+            # 50 messages a second per call: orjson parses and writes them in a fraction of json's time.
+            message = orjson.loads(text_data or "")
             handler = HANDLERS[message["event"]]
         except (ValueError, KeyError, TypeError):
             log.warning("skipped a malformed or unknown media-stream message")
@@ -64,7 +65,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         if self.gone:
             return
         try:
-            await self.send(text_data=json.dumps(message))
+            await self.send(text_data=orjson.dumps(message).decode())
         except OSError:  # the caller hung up while we were talking: stop, quietly
             self.gone = True
             asyncio.get_running_loop().create_task(self._stop_pipeline())
