@@ -92,7 +92,13 @@ def _redis_answers(socket_path: Path) -> bool:
 
 
 def _start_postgres(pgdata: Path):
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:  # no pgserver build for this Python (3.13): bring your own PostgreSQL
+        raise SystemExit(
+            "Switchboard cannot start: the embedded PostgreSQL (pgserver) is not available on this Python. "
+            "Set DATABASE_URL to a PostgreSQL with pgvector, e.g. postgres://user:pw@localhost:5432/switchboard."
+        )
 
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     socket_dir = str(pgdata)
