@@ -4,13 +4,18 @@ front end from its sources and runs as a user without privileges."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
+
+from config.env import Env
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG_RUNNING = {"db", "redis", "web", "worker", "worker-turns", "beat"}
@@ -73,3 +78,17 @@ def test_the_image_builds_the_front_end_installs_the_lock_and_drops_root():
     assert users and users[-1] not in ("root", "0")
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "var"} <= set(ignored)
+
+
+def test_the_key_commands_in_the_deploy_guide_make_keys_the_settings_accept(tmp_path):
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    commands = dict(re.findall(r"^(SECRET_KEY|FIELD_ENCRYPTION_KEY)=\.\.\. +# (python -c .+)$", guide, re.M))
+    assert set(commands) == {"SECRET_KEY", "FIELD_ENCRYPTION_KEY"}
+    values = {}
+    for name, command in commands.items():
+        args = [sys.executable, "-c", command.removeprefix("python -c ").strip('"')]
+        values[name] = subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
+    env = Env(tmp_path)
+    with mock.patch.dict(os.environ, values):
+        assert len(env.secret("SECRET_KEY", generate_into="x", allow_generate=False)) >= 50
+        assert env.fernet_key("FIELD_ENCRYPTION_KEY", generate_into="y", allow_generate=False)
