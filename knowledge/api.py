@@ -9,11 +9,12 @@ every write goes through `knowledge.services`, the same functions the admin call
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.db import IntegrityError, transaction
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from bots.access import EDIT, READ, access_workspace
 from bots.api.common import AUTH, ERRORS, conflict
@@ -31,13 +32,22 @@ def _refused(exc: services.UploadRefused) -> ApiError:
     return ApiError(400, "bad_request", str(exc))
 
 
+def _printable(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL stores no NUL character in text
+        raise ValueError("Text may not contain NUL characters.")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+
+
 # --- Knowledge bases ---------------------------------------------------------------------------------------
 
 
 class KnowledgeBaseIn(Schema):
     workspace_id: int
-    name: str = Field(min_length=1, max_length=120)
-    description: str = ""
+    name: Text = Field(min_length=1, max_length=120)
+    description: Text = ""
     embedding_provider: KnowledgeBase.Provider = KnowledgeBase.Provider.OPENAI
     bot_ids: list[int] = []
 
@@ -121,9 +131,9 @@ class DocumentOut(Schema):
 class DocumentIn(Schema):
     """Pasted text (`text`, optional `title`) or a web page (`url`, optional crawl and re-sync)."""
 
-    title: str = Field(default="", max_length=300)
-    text: str | None = None
-    url: str | None = Field(default=None, max_length=2000)
+    title: Text = Field(default="", max_length=300)
+    text: Text | None = None
+    url: Text | None = Field(default=None, max_length=2000)
     crawl_depth: int = Field(default=0, ge=0, le=3)
     crawl_max_pages: int = Field(default=20, ge=1, le=200)
     resync_hours: int = Field(default=0, description="0 (never), 24 (daily) or 168 (weekly); web pages only")
@@ -141,8 +151,8 @@ class DocumentIn(Schema):
 class DocumentPatch(Schema):
     """Change a title, what it supersedes, its re-sync; `text` replaces a pasted text's version."""
 
-    title: str | None = Field(default=None, max_length=300)
-    text: str | None = None
+    title: Text | None = Field(default=None, max_length=300)
+    text: Text | None = None
     supersedes_id: int | None = None
     resync_hours: int | None = None
 
@@ -192,6 +202,8 @@ def upload_document(
 ):
     """A file (PDF, Word, Markdown, HTML, text, or a CSV of questions and answers)."""
     kb = selectors.access_knowledge_base(request.auth, kb_id, EDIT)
+    if "\x00" in title:
+        raise ApiError(422, "invalid_input", "The title may not contain NUL characters.")
     try:
         with transaction.atomic():
             document = services.document_add_file(kb=kb, upload=file, title=title[:300])
@@ -262,7 +274,7 @@ def delete_document(request, document_id: int):
 
 
 class SearchIn(Schema):
-    query: str = Field(min_length=1, max_length=1000)
+    query: Text = Field(min_length=1, max_length=1000)
     top_k: int = Field(default=5, ge=1, le=50)
 
 

@@ -146,6 +146,8 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(api, workspace, kb_id)
     upload = api.post(f"/api/v1/knowledge/bases/{kb_id}/documents/upload", {"file": _file("virus.exe", b"MZ")})
     assert ".exe" in assert_error(upload, 400, "bad_request")
     assert_error(call(api, "post", f"/bases/{kb_id}/search", {"query": ""}), 422, "invalid_input")
+    assert_error(call(api, "post", f"/bases/{kb_id}/search", {"query": "refund\u0000"}), 422, "invalid_input")
+    assert_error(call(api, "post", f"/bases/{kb_id}/documents", {"text": "a\u0000b"}), 422, "invalid_input")
     assert_error(call(api, "post", "/bases", {"workspace_id": workspace.id, "name": "Help Center"}), 409, "conflict")
     assert not kb.documents.exists() and KnowledgeBase.objects.count() == 1
 
