@@ -16,6 +16,7 @@ from channels_app import protocol, ratelimit, services
 from channels_app.callers import CHAT_AUTH, caller_bot, caller_conversation
 from channels_app.origins import origin_allowed
 from channels_app.schemas import ConversationIn, ConversationOut, MessageIn, ReplyOut, WidgetConfigOut
+from channels_app.widget_strings import widget_strings
 from config.api import ApiError, ErrorOut
 from conversations.models import Conversation
 from dialogue.events import Inbound
@@ -33,7 +34,8 @@ IDENTITY_REFUSED = (
 
 @router.get("/widget/{public_key}", response={200: WidgetConfigOut, 404: ErrorOut}, auth=None)
 def widget_config(request, response: HttpResponse, public_key: str):
-    """What the widget shows before the first message: title, colour, avatar, greeting. Public."""
+    """What the widget shows before the first message: title, colours, avatar, corner, greeting and
+    its own words in the bot's language. Public."""
     bot = Bot.objects.filter(public_key=public_key).first()
     if bot is None:
         raise Http404("No bot has this public key.")
@@ -50,9 +52,12 @@ def widget_config(request, response: HttpResponse, public_key: str):
         name=snapshot.name,
         title=widget.title,
         primary_color=widget.primary_color,
+        text_color=widget.text_color,
         avatar_url=widget.avatar_url,
+        launcher_position=widget.launcher_position,
         greeting=snapshot.greeting,
         language=snapshot.language,
+        strings=widget_strings(snapshot.language),
     )
 
 

@@ -13,9 +13,15 @@ class WidgetConfigOut(Schema):
     name: str = Field(examples=["Acme Support"])
     title: str = Field(examples=["Chat with us"])
     primary_color: str = Field(examples=["#4f46e5"])
+    text_color: str = Field(description="Text on the primary colour.", examples=["#ffffff"])
     avatar_url: str = Field(examples=[""])
+    launcher_position: str = Field(description="Bottom corner of the chat button.", examples=["right"])
     greeting: str = Field(examples=["Hi! I'm Acme's assistant. How can I help?"])
     language: str = Field(examples=["en"])
+    strings: dict[str, str] = Field(
+        description="The widget's own words (buttons, labels, notices) in the bot's language.",
+        examples=[{"send": "Enviar", "placeholder": "Escribe tu mensaje…"}],
+    )
 
 
 class ConversationIn(Schema):

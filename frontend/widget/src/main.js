@@ -8,7 +8,18 @@ const script = document.currentScript || document.querySelector("script[data-bot
 const KEY = script && script.dataset.bot;
 const BASE = (script && (script.dataset.server || new URL(script.src, location.href).origin)) || location.origin;
 const STORE = `switchboard:${KEY}`;
-const HANDOFF_STATUS = "An agent will join the conversation shortly.";
+// The widget's own words: the server sends them in the bot's language (channels_app/widget_strings.py);
+// these English ones are used only when the settings could not be fetched.
+let WORDS = {
+  open_chat: "Open chat: {title}", close_chat: "Close chat", conversation: "Conversation",
+  typing: "The assistant is typing", person_typing: "{author} is typing", placeholder: "Type your message…",
+  message: "Message", send: "Send", quick_replies: "Quick replies", agent: "Agent",
+  agent_soon: "An agent will join the conversation shortly.", joined: "{author} joined the conversation",
+  resolved: "{author} resolved the conversation", returned: "{author} returned the conversation to the assistant",
+  reconnecting: "Reconnecting…", ended: "This conversation has ended.", error: "Something went wrong.",
+  unavailable: "Chat is unavailable on this page.",
+};
+const t = (key, vars = {}) => (WORDS[key] || key).replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
 const FATAL = new Set(["unknown_bot", "origin_not_allowed", "not_published", "channel_off"]);
 // Who the visitor is on the site, signed by the site's backend (data-contact-id and
 // data-contact-signature, or identify()). Without it the chat is anonymous.
@@ -81,28 +92,28 @@ class Widget {
     this.launcher = el("button", {
       class: "launcher",
       type: "button",
-      "aria-label": `Open chat: ${c.title}`,
+      "aria-label": t("open_chat", { title: c.title }),
       "aria-expanded": "false",
       "aria-controls": "sb-panel",
       onclick: () => (this.panel.hidden ? this.open() : this.close()),
     });
     this.launcher.appendChild(chatIcon());
     this.status = el("div", { class: "status", role: "status", hidden: "" });
-    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
-    this.typing = el("div", { class: "typing", hidden: "", "aria-label": "The assistant is typing" },
+    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("conversation") });
+    this.typing = el("div", { class: "typing", hidden: "", "aria-label": t("typing") },
       el("span"), el("span"), el("span"));
-    this.input = el("textarea", { id: "sb-input", rows: "1", placeholder: "Type your message…", maxlength: "2000" });
+    this.input = el("textarea", { id: "sb-input", rows: "1", placeholder: t("placeholder"), maxlength: "2000" });
     this.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey) {
         e.preventDefault();
         this.submit();
       }
     });
-    this.sendButton = el("button", { type: "submit", text: "Send" });
+    this.sendButton = el("button", { type: "submit", text: t("send") });
     const header = el("header", {});
     if (c.avatar_url && /^https?:\/\//.test(c.avatar_url)) header.appendChild(el("img", { src: c.avatar_url, alt: "" }));
     header.appendChild(el("h2", { id: "sb-title", text: c.title }));
-    header.appendChild(el("button", { type: "button", "aria-label": "Close chat", text: "×", onclick: () => this.close() }));
+    header.appendChild(el("button", { type: "button", "aria-label": t("close_chat"), text: "×", onclick: () => this.close() }));
     this.panel = el(
       "div",
       { class: "panel", id: "sb-panel", role: "dialog", "aria-labelledby": "sb-title", hidden: "" },
@@ -112,14 +123,17 @@ class Widget {
       el(
         "form",
         { onsubmit: (e) => (e.preventDefault(), this.submit()) },
-        el("label", { for: "sb-input", class: "sr-only", text: "Message" }),
+        el("label", { for: "sb-input", class: "sr-only", text: t("message") }),
         this.input,
         this.sendButton,
       ),
     );
     this.panel.addEventListener("keydown", (e) => e.key === "Escape" && this.close());
-    const wrapper = el("div", { class: "root" }, this.launcher, this.panel);
-    wrapper.style.setProperty("--sb-primary", /^#[0-9a-f]{3,8}$/i.test(c.primary_color) ? c.primary_color : "#4f46e5");
+    const colour = (value, fallback) => (/^#[0-9a-f]{3,8}$/i.test(value || "") ? value : fallback);
+    const corner = c.launcher_position === "left" ? "root left" : "root";
+    const wrapper = el("div", { class: corner }, this.launcher, this.panel);
+    wrapper.style.setProperty("--sb-primary", colour(c.primary_color, "#4f46e5"));
+    wrapper.style.setProperty("--sb-text", colour(c.text_color, "#ffffff"));
     root.appendChild(wrapper);
     document.body.appendChild(host);
   }
@@ -153,7 +167,7 @@ class Widget {
       if (this.ws !== ws) return;
       this.connected = false;
       if (this.stopped) return;
-      this.showStatus("Reconnecting…");
+      this.showStatus(t("reconnecting"));
       const delay = Math.min(500 * 2 ** this.attempts++, 10000);
       setTimeout(() => this.connect(), delay);
     };
@@ -217,7 +231,7 @@ class Widget {
   replies(buttons) {
     this.log.querySelectorAll(".replies").forEach((r) => r.remove());
     if (!buttons || !buttons.length) return;
-    const group = el("div", { class: "replies", role: "group", "aria-label": "Quick replies" });
+    const group = el("div", { class: "replies", role: "group", "aria-label": t("quick_replies") });
     for (const b of buttons) {
       group.appendChild(el("button", { type: "button", text: b.title, onclick: () => {
         if (this.busy) return;
@@ -248,7 +262,7 @@ class Widget {
     clearTimeout(this.agentTyping);
     if (this.busy) return;
     this.typing.hidden = true;
-    this.typing.setAttribute("aria-label", "The assistant is typing");
+    this.typing.setAttribute("aria-label", t("typing"));
     this.typing.remove();
   }
 
@@ -309,22 +323,22 @@ Widget.prototype.handlers = {
   },
   handoff() {
     // The engine has already said the handoff's message as a `message` frame.
-    this.handoffStatus = HANDOFF_STATUS;
+    this.handoffStatus = t("agent_soon");
     this.showStatus(this.handoffStatus);
   },
   agent_message(f) {
     this.stopAgentTyping();
-    this.addBubble("agent", f.text, { author: f.author || "Agent" });
+    this.addBubble("agent", f.text, { author: f.author || t("agent") });
     if (f.id) this.lastId = f.id;
   },
   agent_joined(f) {
     this.handoffStatus = "";
     this.showStatus("");
-    this.notice(`${f.author} joined the conversation`);
+    this.notice(t("joined", { author: f.author }));
   },
   agent_typing(f) {
     if (this.busy) return; // the turn's own indicator is showing
-    this.typing.setAttribute("aria-label", `${f.author} is typing`);
+    this.typing.setAttribute("aria-label", t("person_typing", { author: f.author }));
     this.typing.hidden = false;
     this.log.appendChild(this.typing);
     this.scroll();
@@ -336,7 +350,7 @@ Widget.prototype.handlers = {
     this.stopAgentTyping();
     this.handoffStatus = "";
     this.showStatus("");
-    this.notice(f.outcome === "resolved" ? `${f.author} resolved the conversation` : `${f.author} returned the conversation to the assistant`);
+    this.notice(t(f.outcome === "resolved" ? "resolved" : "returned", { author: f.author }));
   },
   bot_message(f) {
     this.addBubble("bot", f.text, { citations: f.citations || [] });
@@ -348,7 +362,7 @@ Widget.prototype.handlers = {
     this.showStatus(this.handoffStatus);
   },
   end() {
-    this.notice("This conversation has ended.");
+    this.notice(t("ended"));
   },
   done(f) {
     this.log.querySelectorAll(".unconfirmed").forEach((n) => n.classList.remove("unconfirmed"));
@@ -361,10 +375,10 @@ Widget.prototype.handlers = {
       console.warn(`Switchboard: ${f.message}`); // the site's setup, not the visitor's business
       return;
     }
-    this.notice(f.message || "Something went wrong.", true);
+    this.notice(f.message || t("error"), true);
     if (FATAL.has(f.code)) {
       this.stopped = true;
-      this.showStatus("Chat is unavailable on this page.");
+      this.showStatus(t("unavailable"));
     }
     if (f.turn && f.code !== "turn_failed") {
       // The message was refused, not answered: show it as not sent (a resume will not replay it).
@@ -383,6 +397,7 @@ async function boot() {
   try {
     const res = await fetch(`${BASE}/api/v1/chat/widget/${encodeURIComponent(KEY)}`);
     if (res.ok) config = { ...config, ...(await res.json()) };
+    WORDS = { ...WORDS, ...(config.strings || {}) };
   } catch {
     /* fall back to the defaults; the socket reports a real problem */
   }
