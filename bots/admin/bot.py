@@ -15,7 +15,7 @@ from pydantic import ValidationError as SchemaError
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action, display
 
-from bots import access, selectors, services
+from bots import access, selectors, services, starters
 from bots.access import EDIT, PUBLISH, READ
 from bots.admin import forms as admin_forms
 from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped, builder_url
@@ -111,6 +111,41 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
     inlines = [FlowInline, PromptInline, ToolInline, IntentInline, EscalationRuleInline]
     change_form_after_template = "admin/bots/bot/after_form.html"
     actions_detail = ["publish_action", "versions_action"]
+    actions_list = ["from_template_action"]
+
+    @action(description="New bot from template", url_path="from-template", icon="auto_awesome")
+    def from_template_action(self, request):
+        workspaces = list(access.workspaces_for(request.user, EDIT))
+        if not workspaces:
+            return HttpResponseRedirect(reverse("admin:bots_bot_changelist"))
+        chosen, name = request.POST.get("template", ""), request.POST.get("name", "").strip()
+        errors = []
+        if request.method == "POST":
+            workspace = next((w for w in workspaces if str(w.pk) == request.POST.get("workspace")), None)
+            if chosen not in starters.BY_KEY:
+                errors.append("Choose a template.")
+            if not name:
+                errors.append("Give your bot a name.")
+            if workspace is None:
+                errors.append("Choose one of your workspaces.")
+            if not errors:
+                bot = starters.create_bot_from_starter(workspace=workspace, key=chosen, name=name)
+                messages.success(request, f"“{bot.name}” is ready as a draft: adjust it, then publish.")
+                return HttpResponseRedirect(reverse("admin:bots_bot_change", args=[bot.pk]))
+        return TemplateResponse(
+            request,
+            "admin/bots/bot/from_template.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "New bot from a template",
+                "starters": starters.STARTERS,
+                "chosen": chosen,
+                "name": name,
+                "errors": errors,
+                "workspaces": workspaces,
+                "opts": self.model._meta,
+            },
+        )
 
     @display(description="Preview")
     def widget_preview(self, obj):
