@@ -92,3 +92,4 @@ api.add_router("/chat", "channels_app.api.router")  # widget config; talk to a b
 api.add_router("/chat", "analytics.api.router")  # rate a conversation (CSAT)
 api.add_router("/conversations", "conversations.api.router")  # a bot's conversations, transcripts
 api.add_router("/", "knowledge.api.router")  # knowledge bases, documents, re-sync, search
+api.add_router("/privacy", "privacy.api.router")  # erase or export a contact, retention, audit log

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",  # admin login lockout
     "inbox",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "privacy.audit.ActorMiddleware",  # changes made while serving a request are put to its user or key
 ]
 # Failed logins are counted per user name and address (in Redis, through the cache): after
 # LOGIN_FAILURE_LIMIT of them that pair is locked out for LOGIN_LOCKOUT_MINUTES, on every
@@ -212,6 +214,11 @@ WEBHOOK_TIMEOUT_S = env.int("WEBHOOK_TIMEOUT_S", default=10)
 # Analytics roll-ups (current and previous hour and day) and SLO alert checks.
 CELERY_BEAT_SCHEDULE["analytics-rollups"] = {"task": "analytics.rollup_recent", "schedule": 300}
 CELERY_BEAT_SCHEDULE["analytics-alerts"] = {"task": "analytics.evaluate_alerts", "schedule": 60}
+# Privacy: conversations past their workspace's retention are deleted hourly; the named-entity
+# pass re-redacts what was stored since its last run every few seconds.
+CELERY_BEAT_SCHEDULE["privacy-purge-expired"] = {"task": "privacy.purge_expired", "schedule": 3600}
+PII_DEEP_PASS_S = env.int("PII_DEEP_PASS_S", default=5)
+CELERY_BEAT_SCHEDULE["privacy-deep-redact"] = {"task": "privacy.deep_redact", "schedule": PII_DEEP_PASS_S}
 # Alert e-mails go through this SMTP server (rules without addresses send none).
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
