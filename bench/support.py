@@ -97,7 +97,8 @@ def start_server(env: dict, port: int, workers: int = 1) -> subprocess.Popen:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
+    proc.terminate()  # not kill: uvicorn's supervisor stops its worker processes on the way out
+    proc.wait(timeout=30)
     raise SystemExit("the ASGI server did not start")
 
 
