@@ -23,6 +23,17 @@ from bots.admin import WorkspaceListFilter, WorkspaceScoped
 from integrations.models import WebhookEndpoint
 
 SLO_COMPONENT = {"first_token": "chat_first_token_ms", "first_audio": "voice_turn_ms"}
+# Line charts with a legend, visible points (a period may hold a single day) and a y axis from 0.
+LINE_OPTIONS = json.dumps(
+    {
+        "animation": False,
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "plugins": {"legend": {"display": True, "align": "end", "labels": {"usePointStyle": True, "boxWidth": 6}}},
+        "elements": {"point": {"radius": 3}},
+        "scales": {"y": {"beginAtZero": True}},
+    }
+)
 
 
 @admin.register(Dashboard)
@@ -120,12 +131,15 @@ def _charts(data: dict, slo) -> dict:
         datasets = [{"label": "p50 (ms)", "data": series["p50"]}, {"label": "p95 (ms)", "data": series["p95"]}]
         objective = getattr(slo, SLO_COMPONENT[component]) if component in SLO_COMPONENT else None
         if objective:
-            datasets.append({"label": f"Objective ({objective} ms)", "data": [objective] * len(labels)})
+            datasets.append(
+                {"label": f"Objective ({objective} ms)", "data": [objective] * len(labels), "borderDash": [6, 4]}
+            )
         charts["latency"].append(
             {"id": component, "title": series["label"], "chart": json.dumps({"labels": labels, "datasets": datasets})}
         )
     charts["conversations"] = json.dumps(charts["conversations"])
     charts["rates"] = json.dumps(charts["rates"])
+    charts["line_options"] = LINE_OPTIONS
     return charts
 
 

@@ -83,7 +83,7 @@ def chat_latency(timings: dict, reply_ttft_ms: float | None) -> dict[str, float]
     """One chat turn's components in ms. First token = the work before the LLM plus the LLM's own
     first-token time; platform share = the turn minus the time spent waiting on vendors."""
     out: dict[str, float] = {}
-    if "retrieve_ms" in timings:
+    if timings.get("retrieve_ms"):  # 0: the node has no knowledge base, nothing was searched
         out["retrieval"] = timings["retrieve_ms"]
     if "tools_ms" in timings:
         out["tools"] = timings["tools_ms"]
