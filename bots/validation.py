@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass
 
 import jsonschema
 from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from bots import expression_check
 from bots.schema import BotSnapshot, FlowSpec
+from dialogue import templating
+from dialogue.body import body_problem
 
 # Names every template and condition may read without a step setting them first.
 BUILTIN_NAMES = frozenset(
@@ -25,7 +26,6 @@ BUILTIN_NAMES = frozenset(
     | {"conversation", "secrets", "slots", "user"}
 )
 
-_jinja = SandboxedEnvironment()
 _SECRET_USE = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -106,7 +106,9 @@ _REF_WORDS = {
 
 def template_names(text: str) -> set[str]:
     """The top-level names a template reads. Raises TemplateSyntaxError."""
-    return set(meta.find_undeclared_variables(_jinja.parse(text)))
+    # Parsed by the rendering sandbox: its analysis folds constants, and a plain environment would
+    # compute `{{ "x" * 10**10 }}` right here.
+    return set(meta.find_undeclared_variables(templating.parse(text)))
 
 
 # --- The checks -------------------------------------------------------------------------------------
@@ -370,3 +372,12 @@ def _check_tool(index: int, tool, secrets: Collection[str] | None) -> Iterator[P
                 f"{base}.{field}",
                 field=field,
             )
+    problem = body_problem(tool.body)
+    if problem:
+        yield Problem(
+            "tool.body_not_json",
+            f"The body of tool “{tool.name}” must be JSON with {{{{ }}}} where values go, e.g. "
+            f'{{"order": "{{{{ order_id }}}}", "qty": {{{{ qty }}}}}}; {problem}',
+            f"{base}.body",
+            field="body",
+        )

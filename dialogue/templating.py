@@ -233,6 +233,11 @@ _env.filters[_LOOP_FILTER] = _loop
 _env.globals["range"] = _range
 
 
+def parse(source: str):
+    """The template's syntax tree, for analysis (the names it reads). Raises `TemplateSyntaxError`."""
+    return _env.parse(source)
+
+
 @lru_cache(maxsize=4096)
 def _compile(source: str):
     return _env.from_string(_CountLoops().visit(_env.parse(source)))
