@@ -18,6 +18,7 @@ let WORDS = {
   resolved: "{author} resolved the conversation", returned: "{author} returned the conversation to the assistant",
   reconnecting: "Reconnecting…", ended: "This conversation has ended.", error: "Something went wrong.",
   unavailable: "Chat is unavailable on this page.",
+  rate: "How was this conversation?", rate_score: "{score} out of 5", rated: "Thank you for your feedback.",
 };
 const t = (key, vars = {}) => (WORDS[key] || key).replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
 const FATAL = new Set(["unknown_bot", "origin_not_allowed", "not_published", "channel_off"]);
@@ -244,6 +245,18 @@ class Widget {
     this.scroll();
   }
 
+  // CSAT once the conversation is over: 1 to 5, sent as a `rating` frame (answered with `rated`).
+  askRating() {
+    if (this.log.querySelector(".rating")) return;
+    const group = el("div", { class: "rating", role: "group", "aria-label": t("rate") }, el("span", { text: t("rate") }));
+    for (let score = 1; score <= 5; score++) {
+      group.appendChild(el("button", { type: "button", text: String(score),
+        "aria-label": t("rate_score", { score }), onclick: () => this.send({ type: "rating", score }) }));
+    }
+    this.log.appendChild(group);
+    this.scroll();
+  }
+
   notice(text, alert = false) {
     this.log.appendChild(el("div", { class: "notice", role: alert ? "alert" : "note", text }));
     this.scroll();
@@ -351,6 +364,7 @@ Widget.prototype.handlers = {
     this.handoffStatus = "";
     this.showStatus("");
     this.notice(t(f.outcome === "resolved" ? "resolved" : "returned", { author: f.author }));
+    if (f.outcome === "resolved") this.askRating();
   },
   bot_message(f) {
     this.addBubble("bot", f.text, { citations: f.citations || [] });
@@ -363,6 +377,10 @@ Widget.prototype.handlers = {
   },
   end() {
     this.notice(t("ended"));
+    this.askRating();
+  },
+  rated() {
+    this.log.querySelectorAll(".rating").forEach((r) => r.replaceWith(el("div", { class: "notice", text: t("rated") })));
   },
   done(f) {
     this.log.querySelectorAll(".unconfirmed").forEach((n) => n.classList.remove("unconfirmed"));

@@ -34,6 +34,10 @@ header button { background: transparent; border: 0; color: var(--sb-text); font-
 .failed::after { content: " (not sent)"; font-size: 11px; }
 .author { display: block; font-size: 11px; font-weight: 600; color: #047857; margin-bottom: 2px; }
 .notice { align-self: center; font-size: 12px; color: #6b7280; text-align: center; }
+.rating { align-self: center; display: flex; flex-wrap: wrap; align-items: center; justify-content: center; gap: 6px; font-size: 13px; }
+.rating span { flex-basis: 100%; text-align: center; color: #374151; }
+.rating button { width: 32px; height: 32px; border: 1px solid var(--sb-primary); color: var(--sb-primary); background: #fff; border-radius: 50%; cursor: pointer; font: inherit; }
+.rating button:hover, .rating button:focus-visible { background: var(--sb-primary); color: var(--sb-text); }
 .sources { font-size: 12px; margin-top: 6px; color: #4b5563; }
 .sources a { margin-right: 8px; }
 .replies { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; }
