@@ -36,6 +36,7 @@ MAIN_FLOW = {
             "kind": "ask",
             "slot": "order_id",
             "type": "digits",
+            "remember": True,
             "prompt": "Sure! What's your order number? (Demo orders are 1001 to 1004.)",
             "reprompt": "An order number is just digits, like 1001. What's yours?",
             "next": "lookup",

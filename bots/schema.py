@@ -57,6 +57,9 @@ class AskNode(_Node):
     reprompt: str = ""  # template; default: the prompt again with a hint about the expected type
     next: str | None = None  # after a valid answer
     on_failure: str | None = None  # after the last failed retry; None = hand to the LLM / fallback
+    # Keep the answer in the contact's long-term memory for later conversations (never a card
+    # number, SSN or IBAN: those are dropped whatever this says).
+    remember: bool = False
 
 
 class Condition(_Strict):

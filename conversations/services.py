@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bots.models import Bot
 from conversations.models import ContactMemory, Conversation, Handoff, LlmCall, Message, TurnTrace
-from conversations.redaction import redact, redact_obj
+from conversations.redaction import holds_secret, redact, redact_obj
 from conversations.statements import write_together
 from integrations import announce
 
@@ -127,10 +127,17 @@ _LLM_FIELDS = {"model", "purpose", "input_tokens", "output_tokens", "ttft_ms", "
 
 
 def remember_contact(*, workspace_id: int, contact_id: str, facts: dict) -> None:
-    """Merge facts learnt in a conversation into the contact's long-term memory (redacted)."""
+    """Merge facts learnt in a conversation into the contact's long-term memory.
+
+    `facts` are the answers the builder marked memorable, kept as said (the bot needs them
+    next time); a value holding a card number, SSN or IBAN is never kept."""
     if not contact_id or not facts:
         return
-    clean = {k: redact(str(v))[:200] for k, v in facts.items() if isinstance(v, str | int | float) and str(v)}
+    clean = {
+        k: str(v)[:200]
+        for k, v in facts.items()
+        if isinstance(v, str | int | float) and str(v) and not holds_secret(str(v))
+    }
     if not clean:
         return
     with transaction.atomic():

@@ -51,7 +51,7 @@ from config import telemetry
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
 from conversations.redaction import redact, redact_obj
-from dialogue import knowledge, netguard
+from dialogue import knowledge, memory, netguard
 from dialogue import state as session
 from dialogue.db import db
 from dialogue.engine import Turn
@@ -369,9 +369,8 @@ async def _store(conv, turn: Turn, delivered, completed, started, on_trace, deli
         counted=user_text is not None,
     )
     if conv.contact_id and state.slots and state.slots != turn.trace.get("slots_before"):
-        await db(services.remember_contact)(
-            workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=state.slots
-        )
+        if facts := memory.memorable(turn.snapshot, state.slots):
+            await db(services.remember_contact)(workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=facts)
     if on_trace is not None:
         on_trace({"timings": turn.timings, **trace})
     if on_saved is not None:

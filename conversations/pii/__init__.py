@@ -58,6 +58,14 @@ def _resolve(spans):
     return sorted(chosen)
 
 
+SECRETS = frozenset({"CARD", "SSN", "IBAN"})
+
+
+def holds_secret(text: str) -> bool:
+    """A card number, SSN or IBAN in `text`: never kept in long-term memory."""
+    return any(kind in SECRETS for _, _, kind in find(text))
+
+
 def redact(text: str, *, region: str = "US", deep: bool = False) -> str:
     if not text:
         return text

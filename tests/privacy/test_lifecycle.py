@@ -45,9 +45,11 @@ def chat(acme_bot, tool_server, contact: str, *lines: str) -> Talk:
 
 
 def test_a_contact_is_erased_everywhere_and_no_one_else(api, key, acme_bot, tool_server, settings, fake_openai):
-    gone = chat(acme_bot, tool_server, "visitor-7", "hello, I'm Rosa", "please cancel my order", "rosa@example.com")
+    gone = chat(
+        acme_bot, tool_server, "visitor-7", "where is my order?", "1001", "please cancel my order", "rosa@x.com"
+    )
     kept = chat(acme_bot, tool_server, "visitor-8", "hello")
-    assert ContactMemory.objects.filter(contact_id="visitor-7").exists()  # the email slot was remembered
+    assert ContactMemory.objects.filter(contact_id="visitor-7").exists()  # the order number is memorable
     client = redis.Redis.from_url(settings.REDIS_URL)
     assert client.exists(session.key(gone.conversation.pk))
 

@@ -42,7 +42,7 @@ flows:
     graph:
       entry: ask_city
       nodes:
-        - {{id: ask_city, kind: ask, slot: city, type: text, prompt: "Which city do you live in?", next: answer}}
+        - {{id: ask_city, kind: ask, slot: city, type: text, prompt: "Which city do you live in?", remember: true, next: answer}}
         - {{id: answer, kind: llm, prompt: answer}}
 """
 
