@@ -305,6 +305,11 @@ def _ingest(document: Document) -> str:
     text = chunking.normalize(extracted.text)
     if not text:
         raise ExtractionError("We found no text in this document.")
+    named = document.title or extracted.title
+    if named and not chunking.HEADING.match(text.split("\n", 1)[0]):
+        # A text that doesn't open with a heading is about its title: every chunk carries it into
+        # its vector and its full-text entry, as a heading would.
+        text = f"# {named.strip()}\n\n{text}"
     embedder = embedder_for(kb)
     digest = _fingerprint(kb, text)
     title = (document.title or extracted.title or document.file_name or document.url)[:300]
