@@ -64,3 +64,17 @@ def test_recall_floor_on_questions_worded_unlike_their_passage(workspace):
         recall[kind] = found / len(questions)
     print(f"\nbuilt-in model recall@5: {recall}")
     assert recall["paraphrase"] >= 0.85 and recall["no_overlap"] >= 0.7, recall
+
+
+def test_a_knowledge_base_embedded_by_an_endpoint_keeps_answering_when_the_key_goes(workspace, fake_openai, settings):
+    kb = KnowledgeBase.objects.create(workspace=workspace, name="Help", embedding_dimension=384)
+    document = services.document_add_text(kb=kb, title="Refunds", text=knowledge_set.DOCUMENTS["Refunds"])
+    services.document_ingest(document.pk)
+    assert set(kb.chunks.values_list("embedding_dim", flat=True)) == {384}
+
+    settings.OPENAI_API_KEY = ""  # the key is removed: the old vectors no longer match the model
+    assert retrieve([kb.pk], "when is the refund paid")[0].document_title == "Refunds"  # full text still finds it
+    services.document_reingest(document=document)  # "Ingest again": the built-in model embeds it
+    assert services.document_ingest(document.pk) == "ingested"
+    assert set(kb.chunks.values_list("embedding_dim", flat=True)) == {LOCAL_DIMENSION}
+    assert retrieve([kb.pk], "I want my cash back")[0].document_title == "Refunds"
