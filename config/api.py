@@ -83,7 +83,10 @@ def _not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), str(exc))
+    message = str(exc)
+    if exc.status_code == 400 and exc.__cause__ is not None:  # django-ninja could not parse the body
+        message = "The request body is not valid JSON. Send a JSON object with Content-Type: application/json."
+    return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), message)
 
 
 # --- Routers (imported last: they use the error shape above) ----------------------------------------

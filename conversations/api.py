@@ -11,7 +11,7 @@ from config.api import ErrorOut
 from conversations import selectors
 
 router = Router(tags=["conversations"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 @router.get("", response={200: list[ConversationSummaryOut], **ERRORS}, auth=CHAT_AUTH)
