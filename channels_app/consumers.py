@@ -8,8 +8,8 @@ user message to the dialogue engine, and writes the engine's events straight to 
 from __future__ import annotations
 
 import asyncio
-import json
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -24,6 +24,11 @@ from dialogue.events import Inbound
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    # Every streamed piece of an answer is a frame: orjson writes them in a fraction of json's time.
+    @classmethod
+    async def encode_json(cls, content) -> str:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS).decode()
+
     async def connect(self):
         # Accept first: a refused handshake tells a browser nothing, an error frame says why.
         await self.accept()
@@ -67,7 +72,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         ):
             return await self.send_json(protocol.error("rate_limited", turn=True))
         try:
-            frame = protocol.ClientFrame.validate_python(json.loads(raw))
+            frame = protocol.ClientFrame.validate_python(orjson.loads(raw))
         except (ValueError, ValidationError):
             return await self.send_json(protocol.error("bad_frame"))
         await self.handlers[frame.type](self, frame)
@@ -130,15 +135,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     @telemetry.traced("websocket.turn", lambda self, inbound: {"switchboard.conversation_id": self.conversation.id})
     async def run_turn(self, inbound: Inbound):
         coalescer = DeltaCoalescer(self._send_delta, protocol.COALESCE_S)
+        saved: list[int] = []
         try:
-            async for frame in services.turn_frames(self.chat, self.conversation, inbound):
+            async for frame in services.turn_frames(self.chat, self.conversation, inbound, saved=saved):
                 if frame["type"] == "text_delta":
                     await coalescer.add(frame["text"])
                 else:
                     await coalescer.flush()
                     await self.send_json(frame)
             await coalescer.flush()
-            await self.send_json(protocol.done(await services.last_message_id(self.conversation)))
+            # The turn reports the ids it stored; only a turn the bot stayed quiet in asks the database.
+            last = saved[-1] if saved else await services.last_message_id(self.conversation)
+            await self.send_json(protocol.done(last))
         finally:
             coalescer.close()
 

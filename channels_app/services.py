@@ -142,14 +142,22 @@ async def last_message_id(conversation: Conversation) -> int | None:
     )
 
 
-async def turn_frames(chat: Chat, conversation: Conversation, inbound: Inbound) -> AsyncIterator[dict]:
-    """Run one turn of the dialogue engine and yield the frames a chat client shows.
+async def turn_frames(
+    chat: Chat, conversation: Conversation, inbound: Inbound, *, saved: list[int] | None = None
+) -> AsyncIterator[dict]:
+    """Run one turn of the dialogue engine and yield the frames a chat client shows; the ids of
+    the bot's stored messages are added to `saved`.
 
     A failure inside the engine ends the turn with an error frame rather than an exception, so
     the socket or the SSE stream stays usable (the engine already turns vendor outages into
     apologies; this is the last line for our own bugs)."""
     try:
-        async for event in run_turn(conversation=conversation, snapshot=chat.snapshot, inbound=inbound):
+        async for event in run_turn(
+            conversation=conversation,
+            snapshot=chat.snapshot,
+            inbound=inbound,
+            on_saved=saved.extend if saved is not None else None,
+        ):
             frame = protocol.event_frame(event)
             if frame is not None:
                 yield frame
