@@ -11,6 +11,7 @@ import asyncio
 import json
 from urllib.parse import parse_qs
 
+import yaml
 from asgiref.sync import async_to_sync
 
 from bots.models import Bot, Workspace
@@ -142,3 +143,41 @@ def tool_results(bot: Bot) -> list[str]:
 
     traces = TurnTrace.objects.filter(conversation__bot=bot).order_by("conversation_id", "turn", "id")
     return [tool["result"] for trace in traces for tool in trace.debug.get("tools", [])]
+
+
+FLOW = [
+    {"id": "ask", "kind": "ask", "slot": "note", "type": "text", "prompt": "Your note?", "next": "call"},
+    {
+        "id": "call",
+        "kind": "tool",
+        "tool": "call",
+        "arguments": {"note": "{{ note }}"},
+        "next": "done",
+        "on_error": "failed",
+    },
+    {"id": "done", "kind": "message", "text": "Sent."},
+    {"id": "failed", "kind": "message", "text": "That did not work."},
+]
+
+
+def tool_bot(workspace, *, url, method="GET", headers=None, body="", secrets=(), timeout=5):
+    """A bot whose flow asks for a note and calls one tool with it, published."""
+    tool = {
+        "name": "call",
+        "method": method,
+        "url": url,
+        "headers": headers or {},
+        "body": body,
+        "secrets": list(secrets),
+        "parameters": {"type": "object", "properties": {"note": {"type": "string"}}},
+        "timeout_s": timeout,
+    }
+    document = {
+        "switchboard": 1,
+        "name": "Orders",
+        "slug": "orders",
+        "greeting": "Hello!",
+        "tools": [tool],
+        "flows": [{"name": "main", "is_entry": True, "graph": {"entry": "ask", "nodes": FLOW}}],
+    }
+    return publish(workspace, yaml.safe_dump(document))

@@ -8,50 +8,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from bots.models import Workspace
 from bots.services import set_secret
-from tests.security.canary import Canary, chat, publish, said, tool_results
+from tests.security.canary import Canary, chat, said, tool_bot, tool_results
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FLOW = [
-    {"id": "ask", "kind": "ask", "slot": "note", "type": "text", "prompt": "Your note?", "next": "call"},
-    {
-        "id": "call",
-        "kind": "tool",
-        "tool": "call",
-        "arguments": {"note": "{{ note }}"},
-        "next": "done",
-        "on_error": "failed",
-    },
-    {"id": "done", "kind": "message", "text": "Sent."},
-    {"id": "failed", "kind": "message", "text": "That did not work."},
-]
-
-
-def tool_bot(workspace, *, url, method="GET", headers=None, body="", secrets=(), timeout=5):
-    """A bot whose flow asks for a note and calls one tool with it, published."""
-    tool = {
-        "name": "call",
-        "method": method,
-        "url": url,
-        "headers": headers or {},
-        "body": body,
-        "secrets": list(secrets),
-        "parameters": {"type": "object", "properties": {"note": {"type": "string"}}},
-        "timeout_s": timeout,
-    }
-    document = {
-        "switchboard": 1,
-        "name": "Orders",
-        "slug": "orders",
-        "greeting": "Hello!",
-        "tools": [tool],
-        "flows": [{"name": "main", "is_entry": True, "graph": {"entry": "ask", "nodes": FLOW}}],
-    }
-    return publish(workspace, yaml.safe_dump(document))
 
 
 @pytest.fixture(scope="module")
