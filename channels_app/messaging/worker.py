@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
+from analytics import csat
 from channels_app.messaging import intake, outbox
 from channels_app.messaging.base import Incoming, Outgoing, adapter_for
 from channels_app.models import ChannelThread
@@ -19,7 +20,7 @@ from conversations.models import Conversation, Delivery, Message
 from conversations.redaction import redact
 from conversations.services import conversation_start
 from dialogue.db import db
-from dialogue.events import Inbound, MessageDone
+from dialogue.events import End, Inbound, MessageDone
 from dialogue.turn import TurnBusy, run_turn
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ async def handle(connection_id: int, event_id: str) -> str:
     if event is None:
         return "already handled"
     connection = event.connection
+    if csat.score(item.payload) is not None:  # a tap on the rating question: recorded, no turn
+        return await _rated(event, item)
     chat = await chat_for_bot(connection.bot)
     if isinstance(chat, str):
         await _finish(event, item, error="The bot is not published: publish it to answer on this channel.")
@@ -56,7 +59,9 @@ async def handle(connection_id: int, event_id: str) -> str:
                     # The greeting goes out first: a streamed answer is posted while it is written.
                     await outbox.deliver_pending(conversation.pk, owner=owner)
                 streamer = adapter_for(connection.kind).streamer(connection, event.thread.address)
-                await _turn(conversation, chat, prepared, owner, streamer)
+                ended = await _turn(conversation, chat, prepared, owner, streamer)
+                if ended and connection.kind in csat.CHANNELS:
+                    await db(_store_direct_reply)(conversation.pk, item, Outgoing(csat.QUESTION, csat.BUTTONS))
     except TurnBusy:
         raise  # the task retries: another message of this conversation is still being answered
     except Exception:
@@ -76,14 +81,26 @@ async def _finish(event, item: Incoming, *, error: str = "") -> None:
     await async_client().delete(intake.raw_key(event.connection_id, item.event_id))
 
 
-async def _turn(conversation: Conversation, chat: Chat, inbound: Inbound, owner: str, streamer) -> None:
+async def _rated(event, item: Incoming) -> str:
+    conversation_id = event.thread.conversation_id
+    if await db(csat.record)(conversation_id, item.payload):
+        await db(_store_direct_reply)(conversation_id, item, Outgoing(text=csat.THANKS))
+        await outbox.deliver_pending(conversation_id, owner=f"inbound:{event.pk}")
+    await _finish(event, item)
+    return "rated"
+
+
+async def _turn(conversation: Conversation, chat: Chat, inbound: Inbound, owner: str, streamer) -> bool:
+    """Run the turn and queue its replies; True when the bot ended the conversation."""
     replies: list[Outgoing] = []
     saved: list[int] = []
+    ended = False
     async for event in run_turn(
         conversation, chat.snapshot, inbound, lock_owner=owner, delivery=Delivery.PENDING, on_saved=saved.extend
     ):
         if streamer is not None:
             await streamer.on_event(event)
+        ended = ended or isinstance(event, End)
         if isinstance(event, MessageDone):
             replies.append(
                 Outgoing(text=event.text, buttons=event.buttons, citations=[c.__dict__ for c in event.citations])
@@ -93,6 +110,7 @@ async def _turn(conversation: Conversation, chat: Chat, inbound: Inbound, owner:
             reply.replace = posted
     for message_id, reply in zip(saved, replies, strict=False):
         outbox.put(message_id, reply)
+    return ended
 
 
 def _conversation_for(thread: ChannelThread, chat: Chat, channel: str) -> tuple[Conversation, bool]:

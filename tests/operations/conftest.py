@@ -16,6 +16,8 @@ from tests.integrations.conftest import (  # noqa: F401 - the webhook receiver a
     live,
     receiver,
 )
+from tests.messaging.conftest import messaging_queue  # noqa: F401 - WhatsApp ratings
+from tests.messaging.test_whatsapp import deepgram, graph, whatsapp_worker  # noqa: F401
 
 BOT_YAML = """
 switchboard: 1
