@@ -20,6 +20,7 @@ from bots.admin.scoping import BotWorkspaceListFilter, WorkspaceScoped
 from bots.models import ChannelConnection
 from channels_app.messaging import connections
 from channels_app.messaging.base import SendError
+from voice import numbers
 
 
 class CredentialsField(PrettyJSONField):
@@ -87,6 +88,10 @@ class ChannelConnectionAdmin(WorkspaceScoped, ModelAdmin):
     def connect(self, obj):
         if obj.kind == ChannelConnection.Kind.WEB:
             return render_to_string("channels_app/web_connect.html", connections.web_setup(obj))
+        if obj.kind == ChannelConnection.Kind.PHONE:
+            context = {"channel": obj, "urls": numbers.webhook_urls(), "can_set": numbers.can_set_webhooks()}
+            context["check_url"] = reverse("admin:channels_connection_phone_check", args=[obj.pk])
+            return render_to_string("voice/phone_connect.html", context)
         status = connections.status(obj)
         if status is None:
             return "Nothing to paste for this kind of channel."
@@ -95,7 +100,24 @@ class ChannelConnectionAdmin(WorkspaceScoped, ModelAdmin):
 
     def get_urls(self):
         test = self.admin_site.admin_view(require_POST(self.test_message_view))
-        return [path("<int:object_id>/test/", test, name="channels_connection_test"), *super().get_urls()]
+        check = self.admin_site.admin_view(require_POST(self.phone_check_view))
+        return [
+            path("<int:object_id>/test/", test, name="channels_connection_test"),
+            path("<int:object_id>/phone-check/", check, name="channels_connection_phone_check"),
+            *super().get_urls(),
+        ]
+
+    def phone_check_view(self, request, object_id):
+        channel = self.get_object(request, object_id)
+        if channel is None or not self.has_change_permission(request, channel):
+            return redirect("admin:bots_channelconnection_changelist")
+        try:
+            async_to_sync(numbers.set_webhooks)(channel.phone_number)
+        except numbers.NumberProblem as exc:
+            messages.error(request, f"The number is not set up yet: {exc}")
+        else:
+            messages.success(request, f"Done: Twilio now sends calls to {channel.phone_number} to {channel.bot}.")
+        return redirect("admin:bots_channelconnection_change", channel.pk)
 
     def test_message_view(self, request, object_id):
         channel = self.get_object(request, object_id)

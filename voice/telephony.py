@@ -1,4 +1,4 @@
-"""Twilio REST: change a live call (transfer with new TwiML, or hang up).
+"""Twilio REST: change a live call (transfer with new TwiML, or hang up); `numbers` sets a number's webhooks.
 
 Through the official SDK with its async HTTP client; `TWILIO_API_BASE_URL` replaces the API's
 base URL so a proxy or the tests' fake receives the same requests
@@ -13,21 +13,22 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 
-def _client() -> Client:
-    client = Client(
+def client() -> Client:
+    """A Twilio client on the async HTTP client; close its `http_client` when done."""
+    twilio = Client(
         settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=AsyncTwilioHttpClient(timeout=10)
     )
     if settings.TWILIO_API_BASE_URL:
-        client.api.base_url = settings.TWILIO_API_BASE_URL.rstrip("/")
-    return client
+        twilio.api.base_url = settings.TWILIO_API_BASE_URL.rstrip("/")
+    return twilio
 
 
 async def update_call(call_sid: str, *, twiml: str | None = None, hang_up: bool = False) -> None:
-    client = _client()
+    twilio = client()
     try:
         if hang_up:
-            await client.calls(call_sid).update_async(status="completed")
+            await twilio.calls(call_sid).update_async(status="completed")
         else:
-            await client.calls(call_sid).update_async(twiml=twiml)
+            await twilio.calls(call_sid).update_async(twiml=twiml)
     finally:
-        await client.http_client.close()
+        await twilio.http_client.close()

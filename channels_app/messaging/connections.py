@@ -61,6 +61,7 @@ def web_setup(connection: ChannelConnection) -> dict:
     return {
         "channel": connection,
         "script_url": f"{settings.PUBLIC_BASE_URL}/static/switchboard/widget.js",
+        "allowed_origins": connection.bot.widget.get("allowed_origins") or [],
         "identity_secret": connection.credentials.get(identity.SECRET_FIELD, ""),
         "example_signature": identity.sign(connection.credentials.get(identity.SECRET_FIELD, ""), "crm-4711"),
     }

@@ -50,11 +50,17 @@ class FakeTwilioRest(FakeVendor):
     def __init__(self, account_sid: str, auth_token: str):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.updates: list[dict] = []  # {"call_sid": ..., "form": {...}, "time": monotonic}
+        self.numbers: dict[str, dict] = {}  # the account's numbers: "+1415…" -> {"sid", "voice_url", …}
         self._listeners: dict[str, tuple[asyncio.AbstractEventLoop, callable]] = {}
         super().__init__()
 
+    def add_number(self, phone_number: str) -> None:
+        sid = "PN" + phone_number.strip("+").rjust(32, "0")
+        self.numbers[phone_number] = {"sid": sid, "phone_number": phone_number, "voice_url": "", "status_callback": ""}
+
     def reset(self) -> None:
         self.updates.clear()
+        self.numbers.clear()
         self._listeners.clear()
 
     def on_update(self, call_sid: str, callback) -> None:
@@ -69,6 +75,8 @@ class FakeTwilioRest(FakeVendor):
         parts = scope["path"].split("/")  # "" 2010-04-01 Accounts AC Calls CA.json
         if auth != expected:
             return await _json(send, 401, {"code": 20003, "message": "Authenticate", "status": 401})
+        if len(parts) >= 5 and parts[4].startswith("IncomingPhoneNumbers"):
+            return await self._numbers(scope, send, parts, body)
         if len(parts) != 6 or parts[2] != "Accounts" or parts[4] != "Calls" or not parts[5].endswith(".json"):
             return await _json(send, 404, {"code": 20404, "message": "Not found", "status": 404})
         call_sid = parts[5][: -len(".json")]
@@ -81,6 +89,25 @@ class FakeTwilioRest(FakeVendor):
             loop.call_soon_threadsafe(callback, form)
         status = "completed" if form.get("Status") == "completed" else "in-progress"
         await _json(send, 200, {"sid": call_sid, "account_sid": parts[3], "status": status})
+
+    async def _numbers(self, scope, send, parts: list[str], body: bytes):
+        """`GET …/IncomingPhoneNumbers.json?PhoneNumber=…` lists; `POST …/IncomingPhoneNumbers/PN….json` updates."""
+        if scope["method"] == "GET" and parts[4] == "IncomingPhoneNumbers.json":
+            wanted = parse_qs(scope["query_string"].decode()).get("PhoneNumber", [None])[0]
+            found = [n for n in self.numbers.values() if wanted in (None, n["phone_number"])]
+            page = {"incoming_phone_numbers": found, "page": 0, "page_size": 50, "next_page_uri": None}
+            return await _json(send, 200, page)
+        if scope["method"] == "POST" and len(parts) == 6 and parts[5].endswith(".json"):
+            number = next((n for n in self.numbers.values() if n["sid"] == parts[5][: -len(".json")]), None)
+            if number is None:
+                return await _json(send, 404, {"code": 20404, "message": "Not found", "status": 404})
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            number.update(voice_url=form.get("VoiceUrl", ""), status_callback=form.get("StatusCallback", ""))
+            number.update(
+                voice_method=form.get("VoiceMethod", ""), status_callback_method=form.get("StatusCallbackMethod", "")
+            )
+            return await _json(send, 200, number)
+        return await _json(send, 404, {"code": 20404, "message": "Not found", "status": 404})
 
 
 async def _json(send, status: int, data: dict, headers: dict | None = None) -> None:
