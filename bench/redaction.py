@@ -49,12 +49,18 @@ def main() -> None:
     cases = [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
     for c in cases[:50]:  # warm the caches (regex, phone metadata) before timing
         find(c["text"])
-    fast_ms, results = [], []
-    for c in cases:
-        t0 = time.perf_counter()
-        fast = find(c["text"])
-        fast_ms.append((time.perf_counter() - t0) * 1000)
-        results.append((c, fast, find(c["text"], deep=True)))
+    # Timed on its own, before the NER model is loaded; each message's time is the median of
+    # three runs, so a scheduler pause on this shared machine does not pass for redaction cost.
+    rounds = []
+    for _ in range(3):
+        times = []
+        for c in cases:
+            t0 = time.perf_counter()
+            find(c["text"])
+            times.append((time.perf_counter() - t0) * 1000)
+        rounds.append(times)
+    fast_ms = [statistics.median(r) for r in zip(*rounds, strict=True)]
+    results = [(c, find(c["text"]), find(c["text"], deep=True)) for c in cases]
 
     hits = defaultdict(lambda: [0, 0, 0])  # (group, kind) -> caught fast, caught stored, total
     missed = []

@@ -12,6 +12,7 @@ import ipaddress
 import re
 
 import phonenumbers
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from stdnum import iban as std_iban
 from stdnum import luhn
 from stdnum.us import ssn as std_ssn
@@ -37,15 +38,24 @@ _NOT_LOCAL_PART = frozenset(
     "available home work here there back check visit find found see shop order buy info details".split()
 )
 _MAX_GROUPS = 24
+_WORD_BEFORE = re.compile(r"(?<![\w.'’])([A-Za-z]+) $")
+_NOT_NAME_PART = ENGLISH_STOP_WORDS | _NOT_LOCAL_PART | {"email", "mail", "address", "send", "write", "contact", "its"}
 
 
 def emails(text: str, spoken_at: set[int]):
     for m in EMAIL.finditer(text):
         at = m.group().index("@") + m.start()
         local = m.group()[: at - m.start()]
-        if at in spoken_at and local.lower() in _NOT_LOCAL_PART:
-            continue
-        yield m.start(), m.end(), "EMAIL"
+        start = m.start()
+        if at in spoken_at:
+            if local.lower() in _NOT_LOCAL_PART:
+                continue
+            # Said with a pause inside the name ("john smith at gmail dot com"): the word before
+            # belongs to it too, unless it is an ordinary word ("email", "is", "me").
+            before = _WORD_BEFORE.search(text, 0, start)
+            if before and before.group(1).lower() not in _NOT_NAME_PART:
+                start = before.start(1)
+        yield start, m.end(), "EMAIL"
 
 
 def ibans(text: str):

@@ -81,6 +81,10 @@ def normalise(text: str) -> Normalised:
             glue = glue_next or (nxt is not None and word(nxt) in _JOINERS and _joins(word, nxt))
             glue = glue or (nxt is not None and word(nxt) == "at" and _email_at(word, nxt))
             glue = glue or (nxt is not None and word(nxt) == "plus" and _email_plus(word, nxt))
+            # "garcia eighty seven at hotmail dot com": the number belongs to the address.
+            glue = glue or (
+                nxt is not None and prev is not None and word(prev).isalpha() and _number_before_at(word, nxt)
+            )
             # Spoken digits run together: "four one one one" -> "4111" (pauses stay as commas).
             glue = glue or (
                 prev is not None and nxt is not None and _spoken_digit(word, prev) and _spoken_digit(word, nxt)
@@ -165,9 +169,22 @@ def _email_at(word, wi: int) -> bool:
     if not (word(wi - 1) and word(wi - 1).isalnum()):
         return False
     ahead = [word(wi + k) for k in range(1, 7)]
-    return "@" not in ahead and any(w in ("dot", ".") for w in ahead[1:4])
+    if "@" in ahead:
+        return False
+    dot = next((i for i in range(1, 4) if ahead[i] in ("dot", ".")), None)
+    return dot is not None and "at" not in ahead[1:dot] and ahead[dot + 1 : dot + 3].count("at") == 0
 
 
 def _email_plus(word, wi: int) -> bool:
     """ "john plus shop at …": a tag inside a spoken address."""
     return word(wi + 2) == "at" and _email_at(word, wi + 2)
+
+
+def _number_before_at(word, wi: int) -> bool:
+    """Spoken digits at `wi` running up to an address's "at"."""
+    if not _is_digitish(word(wi)):
+        return False
+    k = wi
+    while _is_digitish(word(k)):
+        k += 1
+    return word(k) == "at" and _email_at(word, k)

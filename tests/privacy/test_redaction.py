@@ -39,6 +39,9 @@ def luhn_card(body: str) -> str:
         ("Hi, my name is maria gonzalez and I live at 42 Elm Street, Springfield, IL 62704",
          "Hi, my name is [NAME] and I live at [ADDRESS]"),
         ("i live at forty two elm street", "i live at [ADDRESS]"),
+        ("email me at john dot smith at gmail dot com", "email me at [EMAIL]"),
+        ("my email is m dot garcia eighty seven at hotmail dot com", "my email is [EMAIL]"),
+        ("it's maria lopez at outlook dot com", "it's [EMAIL]"),
     ],
 )  # fmt: skip
 def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
