@@ -218,8 +218,15 @@ def turn_attributes(conversation=None, snapshot=None, inbound=None, *, conversat
     }
 
 
+_turn_histograms: dict[str, object] = {}
+
+
 def turn_done(channel: str, total_ms: float) -> None:
-    metrics.TURN_SECONDS.labels(channel).observe(total_ms / 1000)
+    # The labelled child is looked up once per channel: `labels()` takes a lock and builds a key.
+    histogram = _turn_histograms.get(channel)
+    if histogram is None:
+        histogram = _turn_histograms[channel] = metrics.TURN_SECONDS.labels(channel)
+    histogram.observe(total_ms / 1000)
 
 
 def voice_spans(timing) -> None:
