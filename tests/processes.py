@@ -67,7 +67,7 @@ def start_asgi(env: dict[str, str]) -> tuple[Process, str]:
         "asgi",
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine imports the app slowly; a healthy one answers in seconds
     while time.monotonic() < deadline:
         if not proc.alive():
             raise RuntimeError("ASGI server exited:\n" + proc.log())
