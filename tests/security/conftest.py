@@ -26,6 +26,8 @@ LIMITS = {
     "CHAT_TOKEN_TTL_S": "3",
     "LOGIN_FAILURE_LIMIT": "3",
     "HEALTH_TOKEN": HEALTH_TOKEN,
+    "TWILIO_AUTH_TOKEN": "twilio-auth-token-of-the-install",
+    "PUBLIC_BASE_URL": "http://hooks.example.com",  # what Twilio signs (plain HTTP: no redirect here)
 }
 
 MEMORY_BOT = """
