@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 from pydantic import ValidationError as SchemaError
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import action, display
@@ -20,9 +21,11 @@ from bots.access import EDIT, PUBLISH, READ
 from bots.admin import forms as admin_forms
 from bots.admin.scoping import BotWorkspaceListFilter, ScopedInline, WorkspaceListFilter, WorkspaceScoped, builder_url
 from bots.admin.settings_forms import GROUPS, BotSettingsForm, field_name
+from bots.admin.tool_form import ToolSettingsForm
 from bots.diff import diff_snapshots
 from bots.models import Bot, EscalationRule, Flow, Intent, Prompt, Tool
 from bots.schema import VoiceSettings
+from bots.tool_check import check_tool, typed_arguments
 from channels_app.widget_strings import LANGUAGES, widget_strings
 from studio.services import run_test_cases
 from voice.sample import NoVoiceService, sample_wav
@@ -38,9 +41,26 @@ class PromptInline(ScopedInline, StackedInline):
 
 class ToolInline(ScopedInline, StackedInline):
     model = Tool
-    form = admin_forms.ToolForm
+    form = ToolSettingsForm
     extra = 0
     tab = True
+    readonly_fields = ["test_tool"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "method", "url", "auth", "auth_secret", "header_rows"]}),
+        (None, {"fields": ["parameter_rows", "body_rows", "response_field", "max_chars", "timeout_s", "test_tool"]}),
+        (
+            "Advanced: the same as JSON",
+            {"fields": ["headers", "parameters", "body", "secrets"], "classes": ["collapse"]},
+        ),
+    ]
+
+    @display(description="Try it")
+    def test_tool(self, obj):
+        if not obj or not obj.pk:
+            return "Save the tool first, then test it here."
+        parameters = list(((obj.parameters or {}).get("properties") or {}).keys())
+        url = reverse("admin:bots_bot_tool_test", args=[obj.pk])
+        return render_to_string("admin/bots/bot/tool_test.html", {"url": url, "parameters": parameters})
 
 
 class IntentInline(ScopedInline, TabularInline):
@@ -158,7 +178,24 @@ class BotAdmin(WorkspaceScoped, ModelAdmin):
 
     def get_urls(self):
         sample = self.admin_site.admin_view(self.voice_sample_view)
-        return [path("voice-sample/", sample, name="bots_bot_voice_sample"), *super().get_urls()]
+        tool_test = self.admin_site.admin_view(require_POST(self.tool_test_view))
+        return [
+            path("voice-sample/", sample, name="bots_bot_voice_sample"),
+            path("tool-test/<int:tool_id>/", tool_test, name="bots_bot_tool_test"),
+            *super().get_urls(),
+        ]
+
+    def tool_test_view(self, request, tool_id):
+        """Call a saved tool with the arguments typed: the service's answer and what the bot gets."""
+        tool = access.access_part(request.user, Tool, tool_id, EDIT)
+        try:
+            raw = json.loads(request.body or b"{}")
+        except ValueError:
+            raw = None
+        if not isinstance(raw, dict):
+            return JsonResponse({"error": "Send the arguments as a JSON object."}, status=400)
+        result = check_tool(tool, typed_arguments(tool, {k: str(v) for k, v in raw.items()}))
+        return JsonResponse({"ok": result.ok, "bot_gets": result.bot_gets, "response": result.response})
 
     def voice_sample_view(self, request):
         """A few seconds of the chosen voice at the chosen speed, as a WAV file."""

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from bots.models import Bot, Membership, Workspace
 from bots.yaml_io import import_bot
 from tests.bots.conftest import make_user
+from tests.dialogue.conftest import tool_server  # noqa: F401
 from tests.playwright_support import screenshot
 from tests.voice.conftest import fake_elevenlabs  # noqa: F401
 
@@ -101,3 +102,40 @@ def test_widget_and_voice_are_set_up_with_forms_alone(browser, builder_server, f
     assert bot.voice["tts_voice"] == "fake-voice-amy" and bot.voice["speaking_rate"] == pytest.approx(1.1)
     assert bot.voice["barge_in"] is False and bot.voice["dtmf_finish_key"] == "*"
     shot(page, "4-saved")
+
+
+TOOL_BOT = """
+switchboard: 1
+name: Orders
+slug: orders
+tools:
+  - name: order_status
+    url: "{base}/orders/{{{{ order_id }}}}"
+    parameters: {{type: object, properties: {{order_id: {{type: string}}}}, required: [order_id]}}
+    response_field: status
+flows:
+  - name: main
+    is_entry: true
+    graph:
+      entry: hello
+      nodes:
+        - {{id: hello, kind: message, text: "Hi"}}
+"""
+
+
+def test_a_tool_is_read_as_tables_and_tested_from_its_form(browser, builder_server, tool_server):  # noqa: F811
+    workspace = Workspace.objects.create(
+        name="Shop", slug="shop-tool-tab", tool_allowed_hosts=["127.0.0.1"], allow_private_networks=True
+    )
+    make_user(workspace, Membership.Role.BUILDER, "tool-tab-bea")
+    bot = import_bot(workspace=workspace, text=TOOL_BOT.format(base=tool_server.server.base_url))
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    log_in(page, builder_server, "tool-tab-bea")
+    page.goto(f"{builder_server}/admin/bots/bot/{bot.id}/change/")
+    tab(page, "Tools")
+    expect(page.locator("input[name='tools-0-parameter_rows-0-name']")).to_have_value("order_id")
+    page.locator(".tool-test input[data-argument=order_id]").fill("1002")
+    page.get_by_role("button", name="Test this tool").click()
+    expect(page.locator(".tool-test [data-bot-gets]")).to_have_text("being packed", timeout=15000)
+    expect(page.locator(".tool-test [data-response]")).to_contain_text('"eta"')
+    shot(page, "5-tool")

@@ -117,3 +117,29 @@
     voiceSample();
   });
 })();
+
+// "Test this tool" on a tool of the bot page: calls the saved tool with the arguments typed.
+window.switchboardTestTool = async function (button) {
+  const box = button.closest(".tool-test");
+  const status = box.querySelector("[data-status]");
+  const args = {};
+  box.querySelectorAll("[data-argument]").forEach((input) => (args[input.dataset.argument] = input.value));
+  status.textContent = "Calling…";
+  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const response = await fetch(box.dataset.url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+    credentials: "same-origin",
+    body: JSON.stringify(args),
+  });
+  const data = await response.json();
+  if (!response.ok) {
+    status.textContent = data.error;
+    return;
+  }
+  status.textContent = data.ok ? "It worked." : "It failed: the bot gets the reason below.";
+  box.querySelector("[data-bot-gets]").textContent = data.bot_gets;
+  box.querySelector("[data-response]").textContent =
+    data.response === null ? "Not shown: this method is only called once, so as to change nothing twice." : data.response;
+  box.querySelector("[data-result]").hidden = false;
+};
