@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from support import bench_services, fake_openai, pct, seed_bot, start_fake, start_server  # noqa: E402
+from support import bench_services, fake_openai, pct, seed_bot, start_fake, start_server, stop  # noqa: E402
 
 LEVELS = (100, 500, 1000)
 MESSAGES = 3
@@ -267,8 +267,7 @@ def main() -> None:
                 rows = {n: asyncio.run(level(url, n, server.pid)) for n in LEVELS}
         finally:
             for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=15)
+                stop(proc)
     if burst:
         return print_bursts(burst_rows)
 

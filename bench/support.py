@@ -88,7 +88,10 @@ def start_server(env: dict, port: int, workers: int = 1) -> subprocess.Popen:
     args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--workers", str(workers)]
     proc = subprocess.Popen(
-        [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
+        [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,  # its own process group, so `stop` reaches the worker processes too
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -97,9 +100,25 @@ def start_server(env: dict, port: int, workers: int = 1) -> subprocess.Popen:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.terminate()  # not kill: uvicorn's supervisor stops its worker processes on the way out
-    proc.wait(timeout=30)
+    stop(proc)
     raise SystemExit("the ASGI server did not start")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after `timeout`, to the process and its group (a server's workers)."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(proc.pid) == proc.pid:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def cpu_s(pid: int) -> float:

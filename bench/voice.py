@@ -37,7 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stamped_tts import read_stamp  # noqa: E402
-from support import bench_services, fake_openai, pct, seed_bot, start_fake, start_server, tree_cpu_s  # noqa: E402
+from support import (  # noqa: E402
+    bench_services,
+    fake_openai,
+    pct,
+    seed_bot,
+    start_fake,
+    start_server,
+    stop,
+    tree_cpu_s,
+)
 
 LEVELS = tuple(int(n) for n in os.environ.get("BENCH_VOICE_LEVELS", "1,10,20,50,100").split(","))
 STT_FINAL_S, LLM_TTFT_S, TTS_FIRST_BYTE_S = 0.25, 0.35, 0.15
@@ -209,8 +218,7 @@ def main() -> None:
             rows = {n: asyncio.run(level(base, n, server.pid)) for n in LEVELS}
         finally:
             for proc in reversed(procs):
-                proc.terminate()
-                proc.wait(timeout=15)
+                stop(proc)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
