@@ -43,7 +43,7 @@ class RetentionAdmin(WorkspaceScoped, ModelAdmin):
 
 
 class ContactForm(forms.Form):
-    workspace = forms.ModelChoiceField(queryset=None)
+    workspace = forms.ModelChoiceField(queryset=None, empty_label=None)
     contact_id = forms.CharField(
         max_length=200, help_text="As the channel knows them: a phone number, a Slack or widget user id."
     )
