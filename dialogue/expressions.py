@@ -168,7 +168,10 @@ def _unquote(raw: str) -> str:
 @lru_cache(maxsize=2048)
 def parse(expr: str):
     """The AST of `expr`; raises `ExpressionError` saying what is wrong and where."""
-    return _Parser(expr).parse()
+    try:
+        return _Parser(expr).parse()
+    except RecursionError:
+        raise ExpressionError("The condition is nested too deeply. Split it into simpler conditions.")
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:

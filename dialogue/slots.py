@@ -42,6 +42,8 @@ def _number(value: str, node: AskNode):
     if not m:
         raise Invalid("Please answer with a number.")
     raw = m.group().replace(",", ".")
+    if len(raw) > 30:  # no one means a number this long; Python refuses past 4,300 digits anyway
+        raise Invalid("Please answer with a shorter number.")
     return float(raw) if "." in raw else int(raw)
 
 

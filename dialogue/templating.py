@@ -26,7 +26,7 @@ from functools import lru_cache, wraps
 from numbers import Number
 from urllib.parse import quote
 
-from jinja2 import TemplateError, nodes
+from jinja2 import TemplateError, TemplateRuntimeError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -44,6 +44,11 @@ _BIG_FORMAT_WIDTH = re.compile(
     r"%[-#0 +]*(\*|\d{6,})|%[-#0 +]*\d*\.(\*|\d{6,})|\{[^{}]*:[^{}]*\d{6,}[^{}]*\}|\{[^{}]*:[^{}]*\{"
 )
 _SEQUENCES = (str, list, tuple)
+
+
+# What a template's own mistakes raise while it runs (`{% for x in 3 %}`, `{{ 1 / 0 }}`): the
+# template's problem, reported as such, never the turn's crash.
+_RUNTIME_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
 
 
 class TemplateLimitError(TemplateError):
@@ -264,6 +269,8 @@ def render_strict(source: str, context: dict) -> str:
         return "".join(out)
     except (OverflowError, MemoryError, RecursionError) as exc:
         raise TemplateLimitError(f"The template went past what it may compute ({type(exc).__name__}).")
+    except _RUNTIME_ERRORS as exc:
+        raise TemplateRuntimeError(f"The template failed while being filled in ({type(exc).__name__}: {exc}).")
     finally:
         _budget.reset(token)
 
@@ -275,6 +282,8 @@ def evaluate_strict(expression: str, context: dict):
         return _check_size(_compile_expression(expression)(**context))
     except (OverflowError, MemoryError, RecursionError) as exc:
         raise TemplateLimitError(f"The template went past what it may compute ({type(exc).__name__}).")
+    except _RUNTIME_ERRORS as exc:
+        raise TemplateRuntimeError(f"The template failed while being filled in ({type(exc).__name__}: {exc}).")
     finally:
         _budget.reset(token)
 
