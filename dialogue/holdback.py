@@ -21,6 +21,7 @@ import unicodedata
 from dialogue.guards import SHINGLE, LeakGuard
 
 _WORD = re.compile(r"[^\W_]+")
+_TAIL = re.compile(r"[^\W_]+$")
 
 
 class Holdback:
@@ -49,7 +50,7 @@ class Holdback:
                 break
         if self._covered:
             held = min(held, self._starts[min(self._covered)])
-        tail = re.search(r"[^\W_]+$", self.text)  # a word still being written
+        tail = _TAIL.search(self.text, self._scan)  # a word still being written
         if tail is not None:
             held = min(held, tail.start())
         if "sb-" in self.text[self.released :]:
