@@ -22,16 +22,7 @@ from conversations.models import Conversation
 from dialogue.events import Inbound
 
 router = Router(tags=["chat"])
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-    429: ErrorOut,
-}
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 ERRORS_WITH_TURN = {**ERRORS, 503: ErrorOut}
 # Errors a turn itself can end with: another request of the conversation holds it, or our bug.
 TURN_ERROR_STATUS = {"busy": 409, "turn_failed": 503}

@@ -2,8 +2,9 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.pagination import LimitOffsetPagination
 
 api = NinjaAPI(
     title="Switchboard API",
@@ -83,10 +84,20 @@ def _not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    message = str(exc)
-    if exc.status_code == 400 and exc.__cause__ is not None:  # django-ninja could not parse the body
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # django-ninja could not parse the body: invalid input like any other, the one status every
+        # operation documents for it.
         message = "The request body is not valid JSON. Send a JSON object with Content-Type: application/json."
-    return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), message)
+        return error_response(request, 422, "invalid_input", message)
+    return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), str(exc))
+
+
+class Pagination(LimitOffsetPagination):
+    """`limit` and `offset` within what the database can count: a huge number is a 422, not a 500."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=500)
+        offset: int = Field(0, ge=0, le=2**31 - 1)
 
 
 # --- Routers (imported last: they use the error shape above) ----------------------------------------

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from channels_app.callers import CHAT_AUTH, caller_conversation, caller_workspace_ids
 from channels_app.schemas import ConversationSummaryOut, TranscriptOut
-from config.api import ErrorOut
+from config.api import ErrorOut, Pagination
 from conversations import selectors
 
 router = Router(tags=["conversations"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 @router.get("", response={200: list[ConversationSummaryOut], **ERRORS}, auth=CHAT_AUTH)
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_conversations(request, bot_id: int, q: str = ""):
     """A bot's conversations, newest first; `q` searches contacts, summaries and (redacted) messages.
     Needs a workspace API key with `conversations:read`."""

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from bots.access import WorkspaceKeyAuth
 from bots.models import Workspace
 from channels_app.callers import caller_workspace_ids
-from config.api import ApiError, ErrorOut
+from config.api import ApiError, ErrorOut, Pagination
 from privacy import services
 from privacy.models import AuditEntry
 
@@ -85,7 +85,7 @@ def set_retention(request, data: RetentionIn):
 
 
 @router.get("/audit", response={200: list[AuditOut], **ERRORS}, auth=[WorkspaceKeyAuth()])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def audit_log(request):
     """Who changed which bot, flow, prompt, tool, secret, rule or key, publishes and rollbacks,
     erasures and exports; newest first."""
