@@ -32,8 +32,8 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=80, help_text="What receives it, e.g. “Helpdesk”.")
     url = models.URLField(
         max_length=500,
-        help_text="Where events are POSTed. Private and internal addresses are refused unless the host is in the "
-        "workspace's allowed hosts.",
+        help_text="Where events are POSTed. Private and internal addresses are refused unless the workspace's "
+        "owner allowed private networks; cloud metadata addresses always.",
     )
     events = ArrayField(
         models.CharField(max_length=40, choices=EVENT_CHOICES), default=list, help_text="The events sent here."
