@@ -105,3 +105,34 @@ def test_a_resume_token_reopens_a_conversation_only_for_its_own_contact(security
     assert not anonymous["resumed"] and anonymous["conversation_id"] != ready["conversation_id"]
     assert not bob["resumed"] and bob["conversation_id"] != ready["conversation_id"]
     assert back["resumed"] and back["conversation_id"] == ready["conversation_id"]
+
+
+def test_the_identity_secret_is_made_for_a_new_web_channel_and_shown_to_its_builders_only(transactional_db):
+    from django.test import Client
+
+    from bots.models import ChannelConnection, Membership, Workspace
+    from bots.yaml_io import import_bot
+    from tests.bots.conftest import make_user
+    from tests.security.conftest import MEMORY_BOT
+
+    workspace = Workspace.objects.create(slug="site", name="Site")
+    bot = import_bot(workspace=workspace, text=MEMORY_BOT.format(slug="site-bot"))
+    builder, viewer = Client(), Client()
+    builder.force_login(make_user(workspace, Membership.Role.BUILDER, "bea"))
+    viewer.force_login(make_user(workspace, Membership.Role.VIEWER, "vic"))
+    added = builder.post(
+        "/admin/bots/channelconnection/add/",
+        {"bot": bot.id, "kind": "web", "settings": "{}", "new_credentials": "", "phone_number": "", "is_active": "on"},
+    )
+    assert added.status_code == 302, added.content.decode()[-2000:]
+    channel = ChannelConnection.objects.get(bot=bot, kind="web")
+    secret = channel.credentials["identity_secret"]
+    assert len(secret) == 64 and secret not in channel.credentials_encrypted  # encrypted at rest
+    page = f"/admin/bots/channelconnection/{channel.id}/change/"
+    assert secret in builder.get(page).content.decode()
+    assert secret not in viewer.get(page).content.decode()
+    second = builder.post(
+        "/admin/bots/channelconnection/add/",
+        {"bot": bot.id, "kind": "web", "settings": "{}", "new_credentials": "", "phone_number": "", "is_active": "on"},
+    )
+    assert "already has a website chat channel" in second.content.decode()
