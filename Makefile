@@ -1,14 +1,14 @@
 # Two commands: `make run` and `make test`. Both set everything up on a fresh clone.
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format browser
+.PHONY: run test lint format browser lock
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -29,3 +29,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The hashed locks (the image installs requirements.lock), one resolution valid on Python 3.11 to 3.13.
+# Run after changing requirements.txt or requirements-dev.txt, and commit the two .lock files.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet requirements.txt -o requirements.lock
+	$(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet requirements-dev.txt -o requirements-dev.lock

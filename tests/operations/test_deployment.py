@@ -92,3 +92,24 @@ def test_the_key_commands_in_the_deploy_guide_make_keys_the_settings_accept(tmp_
     with mock.patch.dict(os.environ, values):
         assert len(env.secret("SECRET_KEY", generate_into="x", allow_generate=False)) >= 50
         assert env.fernet_key("FIELD_ENCRYPTION_KEY", generate_into="y", allow_generate=False)
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split(" #", 1)[0].strip()
+        match = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return pins
+
+
+@pytest.mark.parametrize("source", ["requirements.txt", "requirements-dev.txt"])
+def test_the_hashed_lock_holds_every_pin(source):
+    """`make lock` regenerates the locks; this fails when a pin changed without it."""
+    lock = ROOT / source.replace(".txt", ".lock")
+    locked = _pins(lock)
+    wanted = _pins(ROOT / source)
+    stale = {name: version for name, version in wanted.items() if locked.get(name) != version}
+    assert not stale, f"{lock.name} does not hold {stale}: run `make lock` and commit it"
+    assert lock.read_text().count("--hash=sha256:") >= len(locked)
