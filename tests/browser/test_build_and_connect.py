@@ -37,26 +37,26 @@ def test_a_bot_is_built_published_and_connected_without_json(browser, builder_se
     page.fill("#id_name", "Front desk")
     shot(page, "1-template")
     page.click("#create-from-template")
-    expect(page.get_by_text("“Front desk” is ready as a draft")).to_be_visible()
+    expect(page.get_by_text("“Front desk” is ready as a draft")).to_be_visible(timeout=15000)
     bot = Bot.objects.get(workspace=workspace, name="Front desk")
 
     page.get_by_text("Phone calls", exact=True).first.click()
     page.select_option("#id_voice_tts_voice", "onwK4e9ZLuTAKqWW03F9")
     page.click("button[name=_continue]")
-    expect(page.get_by_text("was changed successfully")).to_be_visible()
+    expect(page.get_by_text("was changed successfully")).to_be_visible(timeout=15000)
 
     page.locator(f"a[href$='/bots/bot/{bot.id}/publish/']").click()
     page.click("#publish-button")
-    expect(page.get_by_text("Published version 1")).to_be_visible()
+    expect(page.get_by_text("Published version 1")).to_be_visible(timeout=15000)
 
     page.get_by_role("link", name="Connect a phone number").click()
     page.fill("#id_phone_number", NUMBER)
     page.click("button[name=_continue]")
-    expect(page.get_by_text("was added successfully")).to_be_visible()
+    expect(page.get_by_text("was added successfully")).to_be_visible(timeout=15000)
     shot(page, "2-phone")
-    expect(page.get_by_text("http://testserver/voice/twilio/incoming/")).to_be_visible()
+    expect(page.get_by_text("http://testserver/voice/twilio/incoming/")).to_be_visible(timeout=15000)
     page.click("#phone-check-button")
-    expect(page.get_by_text(f"Done: Twilio now sends calls to {NUMBER} to Front desk.")).to_be_visible()
+    expect(page.get_by_text(f"Done: Twilio now sends calls to {NUMBER} to Front desk.")).to_be_visible(timeout=15000)
     shot(page, "3-phone-checked")
     number = fake_twilio.numbers[NUMBER]
     assert number["voice_url"] == "http://testserver/voice/twilio/incoming/"
@@ -66,7 +66,7 @@ def test_a_bot_is_built_published_and_connected_without_json(browser, builder_se
     page.goto(f"{builder_server}/admin/bots/bot/{bot.pk}/change/")
     page.get_by_role("link", name="Add it to a website").click()
     page.click("button[name=_continue]")
-    expect(page.locator("#embed-snippet")).to_contain_text(f'data-bot="{bot.public_key}"')
+    expect(page.locator("#embed-snippet")).to_contain_text(f'data-bot="{bot.public_key}"', timeout=15000)
     expect(page.locator("#allowed-origins")).to_contain_text("any website")
     shot(page, "4-web")
     assert set(ChannelConnection.objects.filter(bot=bot).values_list("kind", flat=True)) == {"phone", "web"}
@@ -85,5 +85,5 @@ def test_a_number_twilio_does_not_have_is_explained(browser, builder_server, fak
     page.fill("#id_password", "pw-for-tests-1")
     page.click("button[type=submit]")
     page.click("#phone-check-button")
-    expect(page.get_by_text("Twilio has no number +14155550188 in this account")).to_be_visible()
+    expect(page.get_by_text("Twilio has no number +14155550188 in this account")).to_be_visible(timeout=15000)
     assert fake_twilio.numbers == {}
