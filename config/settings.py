@@ -124,7 +124,8 @@ if not DEBUG and PUBLIC_BASE_URL.startswith("https://"):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     _proxy_header = env.str("PROXY_SSL_HEADER", default="X-Forwarded-Proto")
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
-    SECURE_SSL_REDIRECT = True
+    # Off when the proxy itself already answers plain HTTP with a redirect (and so never forwards it).
+    SECURE_SSL_REDIRECT = env.bool("SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and the Prometheus scraper
     SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)

@@ -77,3 +77,12 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", **{k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr + result.stdout
+
+
+def test_plain_http_is_redirected_to_https_unless_the_proxy_does_it():
+    ask = "from django.test import Client; r = Client().get('/api/docs', HTTP_HOST='bots.example.com'); print(r.status_code, r.get('Location', ''))"
+    redirected = manage("shell", "-v", "0", "-c", ask, **PRODUCTION)
+    assert redirected.stdout.split() == ["301", "https://bots.example.com/api/docs"], redirected.stderr
+    served = manage("shell", "-v", "0", "-c", ask, **PRODUCTION, SSL_REDIRECT="false")
+    status, *location = served.stdout.split()
+    assert status != "301" and not "".join(location).startswith("https://"), served.stdout + served.stderr

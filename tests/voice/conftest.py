@@ -48,6 +48,9 @@ def voice_server(django_db_setup, django_db_blocker, fake_openai_server, fake_de
     env = subprocess_env(
         **vendor_env(fake_openai_server),
         PUBLIC_BASE_URL=PUBLIC,
+        # Twilio's requests reach this server directly, as they would from a TLS proxy that forwards
+        # only HTTPS (and redirects plain HTTP itself).
+        SSL_REDIRECT="false",
         DEEPGRAM_API_KEY="dg-test-key",
         DEEPGRAM_BASE_URL=fake_deepgram.base_url,
         ELEVENLABS_API_KEY="el-test-key",
