@@ -19,6 +19,7 @@ from bots import expression_check
 from bots.schema import BotSnapshot, FlowSpec
 from dialogue import templating
 from dialogue.body import body_problem
+from dialogue.slots import pattern_error
 
 # Names every template and condition may read without a step setting them first.
 BUILTIN_NAMES = frozenset(
@@ -188,6 +189,17 @@ def _check_flow(index: int, flow: FlowSpec, available: dict, set_elsewhere: set[
                 i,
                 "id",
             )
+    for i, node in enumerate(graph.nodes):
+        if node.kind == "ask" and node.type == "regex":
+            why = pattern_error(node.pattern) if node.pattern else "there is none"
+            if why:
+                yield problem(
+                    "slot.pattern",
+                    f"In flow “{flow.name}”, the pattern of step “{node.id}” cannot be used ({why}). "
+                    "Write the format the answer must have, e.g. [A-Z]{3}-\\d{2}.",
+                    i,
+                    "pattern",
+                )
     for j, name in enumerate(flow.trigger_intents):
         if name not in available["intent"]:
             yield Problem(

@@ -6,11 +6,16 @@ Each parser takes the user's answer and the node, and returns the normalized val
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import date, datetime
 
+import regex
+
 from bots.schema import AskNode
+
+log = logging.getLogger(__name__)
 
 
 class Invalid(ValueError):
@@ -94,11 +99,34 @@ def _choice(value: str, node: AskNode):
     raise Invalid("Please pick one of: " + ", ".join(node.choices) + ".")
 
 
+# A builder's pattern meets whatever a visitor types: a pattern that backtracks without end on some
+# answer (`(a+)+$`) must cost that answer a refusal, never the worker's time.
+PATTERN_BUDGET_S = 0.05
+MAX_PATTERN_ANSWER = 500
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why a builder's pattern cannot be used, in the regex engine's words; None when it can."""
+    try:
+        regex.compile(pattern)
+    except regex.error as exc:
+        return str(exc)
+    return None
+
+
 @parser("regex")
 def _regex(value: str, node: AskNode):
-    if node.pattern and not re.fullmatch(node.pattern, value.strip()):
+    answer = value.strip()
+    if not node.pattern:
+        return answer
+    try:
+        matched = len(answer) <= MAX_PATTERN_ANSWER and regex.fullmatch(node.pattern, answer, timeout=PATTERN_BUDGET_S)
+    except TimeoutError:
+        log.warning("slot pattern gave up on an answer", extra={"slot": node.slot, "node": node.id})
+        matched = False
+    if not matched:
         raise Invalid("That doesn't look right; please check the format.")
-    return value.strip()
+    return answer
 
 
 @parser("digits")

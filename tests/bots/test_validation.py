@@ -165,3 +165,13 @@ def test_tool_secrets_must_exist_and_be_declared():
         and "needs the secret “SHOP_KEY”, which this workspace does not have" in p.message
     )
     assert validate_bot(BotSnapshot.model_validate(data), secrets={"SHOP_KEY"}) == []
+
+
+@pytest.mark.parametrize(("pattern", "why"), [(None, "there is none"), ("[A-Z", "unterminated character set")])
+def test_a_format_step_without_a_usable_pattern_says_so(pattern, why):
+    data = demo_dict()
+    step = node(data, "ask_email")
+    step.update(type="regex", pattern=pattern)
+    p = only(problems_of(data), "slot.pattern")
+    assert (p.node, p.field) == ("ask_email", "pattern")
+    assert why in p.message and "Write the format the answer must have" in p.message

@@ -210,3 +210,23 @@ flows:
     silence = await chat.send(Inbound(kind="event", event="silence_timeout"))
     assert [e.text for e in silence if e.type == "message"] == ["Type your PIN on the keypad."]
     assert await chat.say_inbound(Inbound(kind="dtmf", text="4821#")) == "Thanks, 4821."
+
+
+async def test_a_pattern_that_backtracks_without_end_refuses_the_answer_instead_of_hanging():
+    chat = Chat(
+        bot(
+            """
+flows:
+  - name: code
+    trigger_keywords: [code]
+    graph:
+      entry: ask_code
+      nodes:
+        - {id: ask_code, kind: ask, slot: code, type: regex, pattern: "(a+)+$", prompt: "Code?", next: done}
+        - {id: done, kind: message, text: "Got {{ code }}"}
+"""
+        )
+    )
+    assert await chat.say("my code") == "Code?"
+    assert (await chat.say("a" * 60 + "!")).startswith("That doesn't look right")
+    assert await chat.say("aaa") == "Got aaa"
