@@ -39,11 +39,15 @@ def test_widget_config_is_public_and_allows_the_bots_origins(asgi_server, bot):
         allowed = client.get(f"/api/v1/chat/widget/{shop.public_key}", headers={"Origin": "https://shop.example.com"})
         foreign = client.get(f"/api/v1/chat/widget/{shop.public_key}", headers={"Origin": "https://evil.example"})
         assert_error(client.get("/api/v1/chat/widget/pk_nope"), 404, "not_found")
-    assert config.json() == {
+    body = config.json()
+    assert body.pop("strings")["close_chat"] == "Close chat"  # the widget's own words, in the bot's language
+    assert body == {
         "name": "Help Bot",
         "title": "Help Bot help",
         "primary_color": "#0f766e",
+        "text_color": "#ffffff",
         "avatar_url": "",
+        "launcher_position": "right",
         "greeting": "Hello from Help Bot!",
         "language": "en",
     }
