@@ -292,7 +292,7 @@ Widget.prototype.handlers = {
     save({ token: f.token, contact: identity.id });
     this.connected = true;
     this.attempts = 0;
-    if (f.status === "handed_off") this.handoffStatus = HANDOFF_STATUS;
+    if (f.status === "handed_off") this.handoffStatus = t("agent_soon");
     this.showStatus(this.handoffStatus || "");
     if (f.resumed) {
       // Whatever was shown but not confirmed stored is replaced by the replayed history.
