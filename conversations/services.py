@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 from django.db import transaction
 from django.db.models import F
@@ -45,12 +46,17 @@ def record_turn(
     status: str,
     previous_status: str,
     counted: bool,
+    region: str = "US",
+    own_names: tuple[str, ...] = (),
 ) -> list[int]:
     """Store one turn: the user's message, what the bot delivered, its trace, LLM calls, handoff.
 
     Returns the ids of the bot's messages, in order. `user_ref` is the messaging platform's id of
     the user's message; `delivery` ("pending" on messaging channels) marks the bot's messages as
     still to be sent.
+
+    `region` and `own_names` tune redaction to the bot: its phone region, and its own name, which
+    is never a person's.
 
     `bot_messages` items: {"text", "buttons", "citations", "interrupted"}. The status is written
     only when the turn changed it (from `previous_status`, read when the turn began), so a turn
@@ -60,16 +66,17 @@ def record_turn(
     from inbox import services as inbox  # here: inbox → channels_app → conversations would be an import cycle
 
     conversation = Conversation(pk=conversation_id)
+    scrub = functools.partial(redact, region=region, own_names=own_names)
     rows = []
     if user_text:
         rows.append(
-            Message(conversation=conversation, role=Message.Role.USER, text=redact(user_text), external_id=user_ref)
+            Message(conversation=conversation, role=Message.Role.USER, text=scrub(user_text), external_id=user_ref)
         )
     bots = [
         Message(
             conversation=conversation,
             role=Message.Role.BOT,
-            text=redact(m["text"]),
+            text=scrub(m["text"]),
             interrupted=m.get("interrupted", False),
             buttons=m.get("buttons") or [],
             citations=m.get("citations") or [],
@@ -91,7 +98,7 @@ def record_turn(
     if counted:
         fields["turn_count"] = F("turn_count") + 1
     if handoff is not None:
-        fields["summary"] = redact(handoff["summary"])
+        fields["summary"] = scrub(handoff["summary"])
     if status != previous_status:
         fields["status"] = status
         if status == Conversation.Status.ENDED:
@@ -108,7 +115,7 @@ def record_turn(
                 reason=handoff["reason"][:120],
                 why=redact_obj(handoff.get("why") or {}),
                 queue=handoff["queue"],
-                summary=redact(handoff["summary"]),
+                summary=fields["summary"],
                 slots=redact_obj(handoff["slots"]),
                 transfer_to=handoff.get("transfer_to", ""),
             )

@@ -50,7 +50,7 @@ from bots.schema import BotSnapshot
 from config import telemetry
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
-from conversations.redaction import redact, redact_obj
+from conversations.redaction import redact, redact_obj, region_of
 from dialogue import knowledge, memory, netguard
 from dialogue import state as session
 from dialogue.db import db
@@ -343,8 +343,12 @@ async def _store(conv, turn: Turn, delivered, completed, started, on_trace, deli
             state.history.append({"role": "assistant", "content": heard + " …(interrupted)"})
     # Later turns see the conversation redacted; the live turn already had the raw text. What
     # earlier turns stored is redacted already, so only this turn's entries are (not O(history)).
+    region, own_names = region_of(turn.snapshot.language), (turn.snapshot.name,)
     state.history = [
-        m if id(m) in stored else {"role": m["role"], "content": redact(m["content"])} for m in state.history
+        m
+        if id(m) in stored
+        else {"role": m["role"], "content": redact(m["content"], region=region, own_names=own_names)}
+        for m in state.history
     ]
     turn.timings["total_ms"] = (time.perf_counter() - started) * 1000
     telemetry.turn_done(conv.channel, turn.timings["total_ms"])
@@ -367,6 +371,8 @@ async def _store(conv, turn: Turn, delivered, completed, started, on_trace, deli
         status=state.status,
         previous_status=conv.status,
         counted=user_text is not None,
+        region=region,
+        own_names=own_names,
     )
     if conv.contact_id and state.slots and state.slots != turn.trace.get("slots_before"):
         if facts := memory.memorable(turn.snapshot, state.slots):

@@ -148,7 +148,7 @@ def export_contact(*, workspace: Workspace, contact_id: str, user=None) -> dict:
 
 # --- the deep pass ------------------------------------------------------------------------------
 _DEEP = [
-    (Message, lambda row: {"text": redact(row.text, deep=True)}),
+    (Message, lambda row: {"text": redact(row.text, deep=True, own_names=(row.conversation.bot.name,))}),
     (TurnTrace, lambda row: {"debug": redact_obj(row.debug, deep=True)}),
     (Handoff, lambda row: {"summary": redact(row.summary, deep=True), "slots": redact_obj(row.slots, deep=True)}),
 ]
@@ -164,7 +164,10 @@ def deep_redact_pending() -> int:
     for model, redo in _DEEP:
         mark = _WATERMARK.format(model._meta.label_lower)
         after = int(client.get(mark) or 0)
-        rows = list(model.objects.filter(pk__gt=after).order_by("pk")[:DEEP_BATCH])
+        rows = model.objects.filter(pk__gt=after).order_by("pk")
+        if model is Message:
+            rows = rows.select_related("conversation__bot")
+        rows = list(rows[:DEEP_BATCH])
         for row in rows:
             fields = {k: v for k, v in redo(row).items() if v != getattr(row, k)}
             if fields:

@@ -11,6 +11,8 @@ local NER model and runs on Celery over what was stored (`conversations.tasks`).
 
 from __future__ import annotations
 
+import re
+
 from conversations.pii import detectors, names, places
 from conversations.pii.normalise import normalise
 
@@ -28,8 +30,14 @@ def region_of(language: str | None) -> str:
     return "US"
 
 
-def find(text: str, *, region: str = "US", deep: bool = False) -> list[tuple[int, int, str]]:
-    """Non-overlapping (start, end, kind) spans of PII in `text`, in order."""
+def find(
+    text: str, *, region: str = "US", deep: bool = False, own_names: tuple[str, ...] = ()
+) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, kind) spans of PII in `text`, in order.
+
+    `own_names` are the bot's names: "Hi! I'm Acme's assistant" from the bot "Acme Support" is the
+    bot introducing itself, and a name found over one of them (or one of their words) is not a
+    person's."""
     if not text:
         return []
     n = normalise(text)
@@ -47,7 +55,12 @@ def find(text: str, *, region: str = "US", deep: bool = False) -> list[tuple[int
         from conversations.pii import ner
 
         spans += list(ner.entities(text))
-    return _resolve(spans)
+    found = _resolve(spans)
+    if own_names:
+        terms = {t for name in own_names for t in (name, *name.split()) if len(t) >= 3}
+        own = [m.span() for t in terms for m in re.finditer(rf"\b{re.escape(t)}\b", text, re.IGNORECASE)]
+        found = [f for f in found if f[2] != "NAME" or all(f[1] <= s or f[0] >= e for s, e in own)]
+    return found
 
 
 def _resolve(spans):
@@ -66,10 +79,10 @@ def holds_secret(text: str) -> bool:
     return any(kind in SECRETS for _, _, kind in find(text))
 
 
-def redact(text: str, *, region: str = "US", deep: bool = False) -> str:
+def redact(text: str, *, region: str = "US", deep: bool = False, own_names: tuple[str, ...] = ()) -> str:
     if not text:
         return text
-    spans = find(text, region=region, deep=deep)
+    spans = find(text, region=region, deep=deep, own_names=own_names)
     if not spans:
         return text
     parts, last = [], 0

@@ -141,3 +141,10 @@ def test_redaction_is_stable(text):
     once = redact(text)
     assert redact(once) == once
     assert all(0 <= s < e <= len(text) for s, e, _ in find(text))
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_the_bot_introducing_itself_is_not_a_person(deep):
+    greeting = "Hi! I'm Acme's assistant. Mail me at help@acme.example."
+    assert redact(greeting, deep=deep, own_names=("Acme Support",)) == "Hi! I'm Acme's assistant. Mail me at [EMAIL]."
+    assert redact("Hi! I'm Maria Lopez.", deep=deep, own_names=("Acme Support",)) == "Hi! I'm [NAME]."
