@@ -11,7 +11,9 @@ from tests.services import subprocess_env
 from tests.voice.conftest import ACCOUNT_SID, AUTH_TOKEN, fake_elevenlabs, fake_twilio  # noqa: F401
 
 
-@pytest.fixture(scope="session")
+# One server per test: builders' pages write the admin's change log, whose content type ids the
+# server caches, and a transactional test's flush recreates those rows under new ids.
+@pytest.fixture
 def builder_server(django_db_setup, django_db_blocker, fake_openai_server, fake_elevenlabs, fake_twilio):  # noqa: F811
     env = subprocess_env(
         **vendor_env(fake_openai_server),

@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 from bots.models import Bot, ChannelConnection, Membership, Workspace
 from tests.bots.conftest import make_user
 from tests.playwright_support import screenshot
-from tests.voice.conftest import fake_twilio  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NUMBER = "+14155550177"
@@ -21,7 +20,7 @@ def shot(page, name: str):
     screenshot(page, "build-and-connect", name, full_page=True)
 
 
-def test_a_bot_is_built_published_and_connected_without_json(browser, builder_server, fake_twilio):  # noqa: F811
+def test_a_bot_is_built_published_and_connected_without_json(browser, builder_server, fake_twilio):
     fake_twilio.reset()
     fake_twilio.add_number(NUMBER)
     workspace = Workspace.objects.create(name="Acme", slug="acme-connect")
@@ -73,7 +72,7 @@ def test_a_bot_is_built_published_and_connected_without_json(browser, builder_se
     assert Bot.objects.get(pk=bot.pk).voice["tts_voice"] == "onwK4e9ZLuTAKqWW03F9"
 
 
-def test_a_number_twilio_does_not_have_is_explained(browser, builder_server, fake_twilio):  # noqa: F811
+def test_a_number_twilio_does_not_have_is_explained(browser, builder_server, fake_twilio):
     fake_twilio.reset()
     workspace = Workspace.objects.create(name="Acme", slug="acme-connect-2")
     user = make_user(workspace, Membership.Role.BUILDER, "connect-ben")

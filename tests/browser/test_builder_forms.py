@@ -15,7 +15,6 @@ from bots.yaml_io import import_bot
 from tests.bots.conftest import make_user
 from tests.dialogue.conftest import tool_server  # noqa: F401
 from tests.playwright_support import screenshot
-from tests.voice.conftest import fake_elevenlabs  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +49,7 @@ def tab(page, name: str):
     page.get_by_text(name, exact=True).first.click()
 
 
-def test_widget_and_voice_are_set_up_with_forms_alone(browser, builder_server, fake_elevenlabs):  # noqa: F811
+def test_widget_and_voice_are_set_up_with_forms_alone(browser, builder_server, fake_elevenlabs):
     fake_elevenlabs.reset()
     workspace = Workspace.objects.create(name="Acme", slug="acme-forms")
     make_user(workspace, Membership.Role.BUILDER, "forms-bea")
