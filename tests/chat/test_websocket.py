@@ -63,7 +63,8 @@ async def test_answer_streams_in_pieces_and_the_conversation_resumes(asgi_server
         await chat.send(type="start", token=ready["token"], after=0)
         again = await chat.recv()
         history = await chat.recv()
-    assert again == {**ready, "resumed": True}
+    # The token is issued afresh on resuming (it expires), so only it may differ.
+    assert again["token"] and {**again, "token": None} == {**ready, "resumed": True, "token": None}
     replayed = [(m["role"], m["text"]) for m in history["messages"]]
     assert replayed == await stored_messages(ready["conversation_id"])
     assert ("user", "What are your opening hours on public holidays?") in replayed
