@@ -19,27 +19,42 @@ def _keys(model: str) -> tuple[str, str, str]:
     return f"{base}:fails", f"{base}:open_until", f"{base}:probe"
 
 
-async def state(model: str) -> str:
-    _, open_key, _ = _keys(model)
-    open_until = await redis_client().get(open_key)
+async def _read(model: str) -> tuple[str, bool]:
+    """(state, clean): clean = no failure on record either, so a success has nothing to reset."""
+    fails_key, open_key, _ = _keys(model)
+    fails, open_until = await redis_client().mget(fails_key, open_key)
     if open_until is None:
-        return "closed"
-    return "open" if time.time() < float(open_until) else "half_open"
+        return "closed", fails is None
+    return ("open" if time.time() < float(open_until) else "half_open"), False
 
 
-async def allow(model: str) -> bool:
+async def state(model: str) -> str:
+    return (await _read(model))[0]
+
+
+class Permit:
+    """A request may go to the model; `clean` when the breaker had nothing on record."""
+
+    def __init__(self, clean: bool):
+        self.clean = clean
+
+
+async def allow(model: str) -> Permit | None:
     """May a request go to `model` now? In half-open, only the one process that wins the probe."""
-    current = await state(model)
+    current, clean = await _read(model)
     if current == "closed":
-        return True
+        return Permit(clean)
     if current == "open":
-        return False
+        return None
     _, _, probe_key = _keys(model)
-    return bool(await redis_client().set(probe_key, "1", nx=True, ex=max(settings.LLM_BREAKER_COOLDOWN_S, 1)))
+    won = await redis_client().set(probe_key, "1", nx=True, ex=max(settings.LLM_BREAKER_COOLDOWN_S, 1))
+    return Permit(False) if won else None
 
 
-async def record_success(model: str) -> None:
-    await redis_client().delete(*_keys(model))
+async def record_success(model: str, permit: Permit | None = None) -> None:
+    # A healthy model's every call would otherwise cost a round trip that deletes nothing.
+    if permit is None or not permit.clean:
+        await redis_client().delete(*_keys(model))
 
 
 async def record_failure(model: str) -> None:

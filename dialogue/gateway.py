@@ -60,16 +60,34 @@ _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _client() -> openai.AsyncOpenAI:
+    """The loop's client. Its HTTP transport is aiohttp (the SDK's `DefaultAioHttpClient`): the
+    default httpx pool checks every pooled connection on each request, so with a thousand
+    streams open at once a request cost milliseconds of CPU before it was sent (bench/turn.py)."""
     loop = asyncio.get_running_loop()
     key = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.LLM_TIMEOUT_S)
     cached = _clients.get(loop)
     if cached is None or cached[0] != key:
+        timeout = float(settings.LLM_TIMEOUT_S)
         client = openai.AsyncOpenAI(
-            api_key=key[0], base_url=key[1], max_retries=0, timeout=float(settings.LLM_TIMEOUT_S)
+            api_key=key[0],
+            base_url=key[1],
+            max_retries=0,
+            timeout=timeout,
+            http_client=openai.DefaultAioHttpClient(timeout=timeout),
         )
-        _clients[loop] = (key, client)
+        # Held here: the loop itself keeps only a weak reference to its tasks.
+        _clients[loop] = (key, client, loop.create_task(_close_with_loop(client)))
         return client
     return cached[1]
+
+
+async def _close_with_loop(client: openai.AsyncOpenAI) -> None:
+    # Lives as long as its loop: asyncio.run and asgiref's async_to_sync cancel the tasks left
+    # when their loop ends, and the client's connections are closed then, not left to the GC.
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await client.close()
 
 
 def _retry_delay(exc: Exception, attempt: int) -> float:
@@ -109,7 +127,8 @@ class Gateway:
         chain = [m for m in dict.fromkeys(models) if m]
         for position, model in enumerate(chain):
             last_model = position == len(chain) - 1
-            if not await breaker.allow(model):
+            permit = await breaker.allow(model)
+            if permit is None:
                 self.record({"model": model, "purpose": purpose, "outcome": "breaker_open"})
                 continue
             for attempt in range(ATTEMPTS_PER_MODEL):
@@ -125,7 +144,7 @@ class Gateway:
                         yield item
                     call.update(latency_ms=(time.perf_counter() - started) * 1000, outcome="ok")
                     self.record(call)
-                    await breaker.record_success(model)
+                    await breaker.record_success(model, permit)
                     return
                 except Exception as exc:  # any failure falls back: an outage never reaches the user
                     retryable = isinstance(exc, RETRYABLE)

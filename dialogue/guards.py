@@ -8,6 +8,7 @@ planted in the system prompt stops a reply that starts reciting it.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -64,11 +65,7 @@ class LeakGuard:
 
     def __init__(self, system_prompt: str, canary: str = ""):
         self.canary = canary
-        words = _words(system_prompt)
-        self.shingles = {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
-        # Beginnings of those runs: a stream holds words back only while they could become one.
-        self.openings = {s[:k] for s in self.shingles for k in range(1, SHINGLE)}
-        self.threshold = max(8, min(30, len(words) // 2))
+        self.shingles, self.openings, self.threshold = _runs(system_prompt)
 
     def covered(self, words: list[str]) -> set[int]:
         """Indexes of `words` inside a run shared with the instructions."""
@@ -82,6 +79,16 @@ class LeakGuard:
         if self.canary and self.canary in reply:
             return True
         return len(self.covered(_words(reply))) >= self.threshold
+
+
+@functools.lru_cache(maxsize=256)
+def _runs(system_prompt: str) -> tuple[frozenset, frozenset, int]:
+    # A bot's instructions are the same turn after turn: worked out once, not per reply.
+    words = _words(system_prompt)
+    shingles = frozenset(tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1))
+    # Beginnings of those runs: a stream holds words back only while they could become one.
+    openings = frozenset(s[:k] for s in shingles for k in range(1, SHINGLE))
+    return shingles, openings, max(8, min(30, len(words) // 2))
 
 
 def leaks_prompt(reply: str, canary: str, system_prompt: str) -> bool:

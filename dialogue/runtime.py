@@ -19,19 +19,28 @@ from dialogue.tools import ToolResult, run_tool
 DEFAULT_PROMPT = PromptSpec(name="default", system="You are a helpful, concise assistant.")
 
 _classifiers: dict[str, nlu.Classifier] = {}
+# The same model bytes (or intents list) object, turn after turn (both are cached per version):
+# found by identity, it is not hashed again on every turn. The source is held so its id stays its own.
+_by_source: dict[int, tuple[object, nlu.Classifier]] = {}
 
 
 def classifier_for(snapshot: BotSnapshot, blob: bytes | None = None) -> nlu.Classifier:
     """The bot version's classifier: from its stored model, or trained once per intent set."""
+    source = blob or snapshot.intents
+    seen = _by_source.get(id(source))
+    if seen is not None and seen[0] is source:
+        return seen[1]
     key = hashlib.sha256(
         blob or json.dumps([i.model_dump() for i in snapshot.intents], sort_keys=True).encode()
     ).hexdigest()
     clf = _classifiers.get(key)
     if clf is None:
         clf = nlu.load(blob) if blob else nlu.load(nlu.train(snapshot.intents))
-        if len(_classifiers) > 256:
-            _classifiers.clear()
-        _classifiers[key] = clf
+    if len(_classifiers) > 256 or len(_by_source) > 256:
+        _classifiers.clear()
+        _by_source.clear()
+    _classifiers[key] = clf
+    _by_source[id(source)] = (source, clf)
     return clf
 
 

@@ -50,7 +50,7 @@ from bots.schema import BotSnapshot
 from config import telemetry
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
-from conversations.redaction import redact, redact_obj, region_of
+from conversations.redaction import redact, redact_obj, region_of, remembering
 from dialogue import knowledge, memory, netguard
 from dialogue import state as session
 from dialogue.db import db
@@ -324,7 +324,8 @@ async def _finish(
 ):
     """Store the turn, then save the session state and release the lock in one round trip."""
     try:
-        await _store(conv, turn, delivered, completed, started, on_trace, delivery, on_saved, stored)
+        with remembering():  # the turn's texts reach history, messages and trace: redacted once
+            await _store(conv, turn, delivered, completed, started, on_trace, delivery, on_saved, stored)
     finally:
         try:
             await _save_and_release(conv.pk, turn.state, snapshot.session_ttl_s, token)

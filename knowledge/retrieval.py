@@ -4,7 +4,7 @@ Two ranked lists, fused by reciprocal rank fusion (score = Σ 1 / (60 + rank), C
 
 * full text — `websearch_to_tsquery` over the generated `search` column (GIN). A question
   rarely shares *every* word with its answer, so chunks matching all terms rank first and
-  chunks matching some terms follow (from a bounded sample, see `_SOME_TERMS_SQL`) with half
+  chunks matching some terms follow (from a bounded sample, see `_FULLTEXT_SQL`) with half
   the weight, each ordered by `ts_rank_cd`;
 * vectors — cosine nearest neighbours through the per-dimension HNSW index, one query per
   embedding model among the knowledge bases asked for (usually one).
@@ -53,27 +53,36 @@ class RetrievedChunk:
 
 
 # Interpolated values are module constants and a checked int, never user input.
-_ALL_TERMS_SQL = f"""
-SELECT c.id
-FROM knowledge_chunk c, websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %(q)s) AS q
-WHERE c.kb_id = ANY(%(kbs)s) AND c.search @@ q
-ORDER BY ts_rank_cd(c.search, q) DESC, c.id
-LIMIT %(n)s
-"""  # noqa: S608
-
-# Any of the terms: ranking every match of common words costs ~1 s at 100k chunks, so only a
-# sample of SOME_TERMS_SAMPLE matches is ranked. Exact for small knowledge bases; for large
-# ones the vector search carries the meaning and this list adds word overlap.
-_SOME_TERMS_SQL = f"""
-SELECT m.id FROM (
-    SELECT c.id, c.search, q
-    FROM knowledge_chunk c,
-         CAST(replace(CAST(websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %(q)s) AS text), ' & ', ' | ') AS tsquery) AS q
-    WHERE c.kb_id = ANY(%(kbs)s) AND c.search @@ q AND NOT c.id = ANY(%(seen)s)
-    LIMIT %(sample)s
-) m
-ORDER BY ts_rank_cd(m.search, m.q) DESC, m.id
-LIMIT %(n)s
+#
+# Chunks with every term first, then (when fewer than `n`) chunks with some of the terms. Any of
+# the terms: ranking every match of common words costs ~1 s at 100k chunks, so only a sample of
+# SOME_TERMS_SAMPLE matches is ranked. Exact for small knowledge bases; for large ones the
+# vector search carries the meaning and this list adds word overlap. One statement: each round
+# trip costs a turn more CPU than the search itself on a small knowledge base.
+_FULLTEXT_SQL = f"""
+WITH q AS (SELECT websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %(q)s) AS every_term),
+all_terms AS (
+    SELECT c.id, ts_rank_cd(c.search, q.every_term) AS rank
+    FROM knowledge_chunk c, q
+    WHERE c.kb_id = ANY(%(kbs)s) AND c.search @@ q.every_term
+    ORDER BY rank DESC, c.id
+    LIMIT %(n)s
+),
+some_terms AS (
+    SELECT m.id, m.rank FROM (
+        SELECT c.id, ts_rank_cd(c.search, a.some_term) AS rank
+        FROM knowledge_chunk c,
+             (SELECT CAST(replace(CAST(every_term AS text), ' & ', ' | ') AS tsquery) AS some_term FROM q) a
+        WHERE c.kb_id = ANY(%(kbs)s) AND c.search @@ a.some_term AND c.id NOT IN (SELECT id FROM all_terms)
+        LIMIT %(sample)s
+    ) m
+    ORDER BY m.rank DESC, m.id
+    LIMIT GREATEST(%(n)s - (SELECT count(*) FROM all_terms), 0)
+)
+SELECT 0 AS part, id, rank FROM all_terms
+UNION ALL
+SELECT 1, id, rank FROM some_terms
+ORDER BY part, rank DESC, id
 """  # noqa: S608
 SOME_TERMS_SAMPLE = 300
 # A chunk sharing one word of a long question is weak evidence next to one sharing all of them
@@ -94,15 +103,15 @@ LIMIT %(n)s
 """  # noqa: S608
 
 
-_SUPERSEDED_SQL = """
-SELECT c.id FROM knowledge_chunk c
-WHERE c.id = ANY(%s) AND EXISTS (SELECT 1 FROM knowledge_document n WHERE n.supersedes_id = c.document_id)
-"""
-
-_DETAILS_SQL = """
+# The best `top_k` of the fused candidates (in fused order, `pos`) with their text; passages of a
+# superseded document after every current one.
+_BEST_SQL = """
 SELECT c.id, c.text, c.heading, d.title, COALESCE(NULLIF(d.url, ''), NULLIF(d.file_name, ''), d.title)
-FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
-WHERE c.id = ANY(%s)
+FROM unnest(CAST(%(ids)s AS bigint[])) WITH ORDINALITY AS f(id, pos)
+JOIN knowledge_chunk c ON c.id = f.id
+JOIN knowledge_document d ON d.id = c.document_id
+ORDER BY EXISTS (SELECT 1 FROM knowledge_document n WHERE n.supersedes_id = c.document_id), f.pos
+LIMIT %(k)s
 """
 
 
@@ -123,43 +132,30 @@ def retrieve(
         if "vector" in methods:
             ids = _vector_ranking(cur, kb_ids, query)
             rankings.append(("vector", ids, [1.0] * len(ids)))
-        fused = _fuse(rankings)
+        fused = {chunk_id: (score, found_by) for chunk_id, score, found_by in _fuse(rankings)}
         if not fused:
             return []
-        cur.execute(_SUPERSEDED_SQL, [[chunk_id for chunk_id, _, _ in fused]])
-        outdated = {row[0] for row in cur.fetchall()}
-        if outdated:  # a stable sort keeps the fused order within current and within outdated passages
-            fused.sort(key=lambda item: item[0] in outdated)
-        fused = fused[:top_k]
-        cur.execute(_DETAILS_SQL, [[chunk_id for chunk_id, _, _ in fused]])
-        details = {row[0]: row[1:] for row in cur.fetchall()}
+        cur.execute(_BEST_SQL, {"ids": list(fused), "k": top_k})
+        best = cur.fetchall()
     return [
         RetrievedChunk(
             chunk_id=chunk_id,
-            text=details[chunk_id][0],
-            heading=details[chunk_id][1],
-            document_title=details[chunk_id][2],
-            source_url=details[chunk_id][3],
-            score=round(score, 6),
-            methods=found_by,
+            text=text,
+            heading=heading,
+            document_title=title,
+            source_url=source,
+            score=round(fused[chunk_id][0], 6),
+            methods=fused[chunk_id][1],
         )
-        for chunk_id, score, found_by in fused
-        if chunk_id in details
+        for chunk_id, text, heading, title, source in best
     ]
 
 
 def _fulltext_ranking(cur, kb_ids: list[int], query: str) -> tuple[list[int], list[int]]:
     """Chunks with every term (websearch syntax: "phrases", -exclusions), and chunks with some."""
-    params = {"q": query, "kbs": kb_ids, "n": CANDIDATES}
-    cur.execute(_ALL_TERMS_SQL, params)
-    every = [row[0] for row in cur.fetchall()]
-    some: list[int] = []
-    if len(every) < CANDIDATES:
-        cur.execute(
-            _SOME_TERMS_SQL, params | {"n": CANDIDATES - len(every), "seen": every, "sample": SOME_TERMS_SAMPLE}
-        )
-        some = [row[0] for row in cur.fetchall()]
-    return every, some
+    cur.execute(_FULLTEXT_SQL, {"q": query, "kbs": kb_ids, "n": CANDIDATES, "sample": SOME_TERMS_SAMPLE})
+    rows = cur.fetchall()
+    return [row[1] for row in rows if row[0] == 0], [row[1] for row in rows if row[0] == 1]
 
 
 def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:

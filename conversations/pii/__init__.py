@@ -11,7 +11,9 @@ local NER model and runs on Celery over what was stored (`conversations.tasks`).
 
 from __future__ import annotations
 
+import contextlib
 import re
+from contextvars import ContextVar
 
 from conversations.pii import detectors, names, places
 from conversations.pii.normalise import normalise
@@ -19,6 +21,21 @@ from conversations.pii.normalise import normalise
 PLACEHOLDERS = ("[CARD]", "[IBAN]", "[SSN]", "[PHONE]", "[EMAIL]", "[IP]", "[ADDRESS]", "[NAME]")
 # When two finds overlap, the stronger evidence wins: validated numbers over shapes over guesses.
 _RANK = {"EMAIL": 0, "IBAN": 0, "CARD": 0, "SSN": 1, "IP": 1, "PHONE": 2, "ADDRESS": 3, "NAME": 4}
+
+
+# Within `remembering()`: redactions already made, so a text that passes through several writers
+# (a turn's history, its stored messages, its trace) is worked on once.
+_memo: ContextVar[dict | None] = ContextVar("redaction_memo", default=None)
+
+
+@contextlib.contextmanager
+def remembering():
+    """Redact each distinct text once inside the block (its threads included: they copy the context)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 def region_of(language: str | None) -> str:
@@ -82,6 +99,16 @@ def holds_secret(text: str) -> bool:
 def redact(text: str, *, region: str = "US", deep: bool = False, own_names: tuple[str, ...] = ()) -> str:
     if not text:
         return text
+    memo = _memo.get()
+    if memo is None:
+        return _redact(text, region, deep, own_names)
+    key = (text, region, deep, own_names)
+    if key not in memo:
+        memo[key] = _redact(text, region, deep, own_names)
+    return memo[key]
+
+
+def _redact(text: str, region: str, deep: bool, own_names: tuple[str, ...]) -> str:
     spans = find(text, region=region, deep=deep, own_names=own_names)
     if not spans:
         return text
