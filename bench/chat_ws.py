@@ -14,7 +14,7 @@ then N of BURST_SOCKETS started sockets send a message at the same instant (they
 barrier, and each notes the time just before its own send), for N = 1, 10, 100 and 1000, a few
 rounds each. That is the load a single number of "messages a second" hides: many people pressing
 Enter together. Prints first-token overhead (time to the first token minus the fake's delay) p50
-and p95 per N, and messages answered; the JSON line has `burst_overhead_p95_ms_<N>` and
+and p95 per N, messages answered and the server's CPU time per message (all its processes); the JSON line has `burst_overhead_p95_ms_<N>` and
 `lost_messages`.
 
 The server runs one uvicorn process per core (`--workers`, as `make run` does).
@@ -39,7 +39,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from support import bench_services, fake_openai, pct, seed_bot, start_fake, start_server, stop  # noqa: E402
+from support import (  # noqa: E402
+    bench_services,
+    fake_openai,
+    pct,
+    seed_bot,
+    start_fake,
+    start_server,
+    stop,
+    tree_cpu_s,
+)
 
 LEVELS = (100, 500, 1000)
 MESSAGES = 3
@@ -157,7 +166,7 @@ async def open_many(url: str, n: int, stack) -> list[Widget]:
     return widgets
 
 
-async def bursts(url: str) -> dict[int, dict]:
+async def bursts(url: str, server_pid: int) -> dict[int, dict]:
     import contextlib
 
     rows = {}
@@ -166,6 +175,7 @@ async def bursts(url: str) -> dict[int, dict]:
         senders = await open_many(url, BURST_SOCKETS, stack)
         for n, rounds in BURSTS.items():
             row = rows[n] = {"sent": 0, "answered": 0, "overhead_ms": [], "errors": Counter()}
+            cpu_before = tree_cpu_s(server_pid)
             for r in range(rounds):
                 go = asyncio.Event()
                 tasks = [
@@ -182,7 +192,8 @@ async def bursts(url: str) -> dict[int, dict]:
                     row["answered"] += 1
                     if result[0] is not None:
                         row["overhead_ms"].append((result[0] - TTFT_S) * 1000)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)  # the turns are stored after their last frame
+            row["cpu_ms_per_message"] = (tree_cpu_s(server_pid) - cpu_before) * 1000 / row["sent"]
     return rows
 
 
@@ -192,11 +203,14 @@ def print_bursts(rows: dict[int, dict]) -> None:
         f"\nWeb chat bursts — N sockets send at the same instant, {IDLE} idle sockets open; fake LLM time to "
         f"first token {TTFT_S * 1000:.0f} ms; {os.cpu_count()} web processes; load average at the end {load}"
     )
-    print(f"{'senders':>7} | {'overhead p50':>12} | {'overhead p95':>12} | {'sent':>5} | {'answered':>8}")
+    print(
+        f"{'senders':>7} | {'overhead p50':>12} | {'overhead p95':>12} | {'sent':>5} | {'answered':>8} | "
+        "server CPU per message"
+    )
     for n, row in rows.items():
         print(
             f"{n:>7} | {pct(row['overhead_ms'], 50):>9.1f} ms | {pct(row['overhead_ms'], 95):>9.1f} ms | "
-            f"{row['sent']:>5} | {row['answered']:>8}"
+            f"{row['sent']:>5} | {row['answered']:>8} | {row['cpu_ms_per_message']:>19.1f} ms"
         )
         if row["errors"]:
             print("   not answered:", dict(row["errors"].most_common(5)))
@@ -262,7 +276,7 @@ def main() -> None:
             url = f"ws://127.0.0.1:{port}/ws/chat/{public_key}/"
             asyncio.run(warm_up(url))
             if burst:
-                burst_rows = asyncio.run(bursts(url))
+                burst_rows = asyncio.run(bursts(url, server.pid))
             else:
                 rows = {n: asyncio.run(level(url, n, server.pid)) for n in LEVELS}
         finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -201,7 +201,8 @@ class VoiceSettings(_Strict):
     endpointing_ms: int = 300
     utterance_end_ms: int = 1000
     barge_in: bool = True
-    barge_in_sensitivity: Literal["low", "medium", "high"] = "medium"
+    # tolerant: listener noises ("uh-huh", "okay") and sounds under ~0.6 s never stop the bot; words do.
+    barge_in_sensitivity: Literal["tolerant", "medium", "high"] = "medium"
     silence_timeout_s: float = 8
     silence_reprompts: int = 2
     max_call_s: int = 900
@@ -209,6 +210,11 @@ class VoiceSettings(_Strict):
     dtmf: bool = True  # callers may type digits on the keypad
     dtmf_finish_key: Literal["#", "*", ""] = "#"  # sends the digits typed so far at once
     dtmf_gap_s: float = Field(default=1.5, ge=0.5, le=10)  # digits further apart are separate answers
+
+    @field_validator("barge_in_sensitivity", mode="before")
+    @classmethod
+    def _earlier_name(cls, value):
+        return "tolerant" if value == "low" else value  # what "tolerant" was called before
 
 
 class WidgetSettings(_Strict):

@@ -1,8 +1,8 @@
 """Is the caller talking over the bot? webrtcvad on 20 ms frames, tuned by the bot's sensitivity.
 
 Deciding fast matters (the budget is `clear` within 100 ms of speech onset) but so does not
-stopping the bot for a cough or an "uh-huh": a short run of voiced frames is ignored, and at
-low sensitivity only a transcript with real words interrupts (see `is_back_channel`).
+stopping the bot for a cough or an "uh-huh": a short run of voiced frames is ignored, and a
+tolerant bot is stopped only by a transcript with real words or 0.6 s of sound (`is_back_channel`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ class Sensitivity:
 SENSITIVITIES = {
     "high": Sensitivity(aggressiveness=2, frames=3, speech_started_interrupts=True),
     "medium": Sensitivity(aggressiveness=3, frames=4, speech_started_interrupts=False),
-    # Longer than an "uh-huh" or "mm-hmm" (~0.5 s): at low sensitivity words do the interrupting.
-    "low": Sensitivity(aggressiveness=3, frames=30, speech_started_interrupts=False),
+    # Longer than an "uh-huh" or "mm-hmm" (~0.5 s): when tolerant, words do the interrupting (the
+    # first interim transcript with a word that is not a listener noise, see `is_back_channel`).
+    "tolerant": Sensitivity(aggressiveness=3, frames=30, speech_started_interrupts=False),
 }
 
 BACK_CHANNEL = {

@@ -87,8 +87,8 @@ VOICE_FIELDS = {
     "barge_in": _switch("Callers can interrupt", "When on, the bot stops talking as soon as the caller speaks."),
     "barge_in_sensitivity": _choice(
         "How easily callers interrupt",
-        "Low: only clear speech stops the bot. High: even a short sound does.",
-        [("low", "Low"), ("medium", "Medium"), ("high", "High")],
+        "Tolerant: “uh-huh”, “okay” and short sounds never stop the bot, words do. High: even a short sound does.",
+        [("tolerant", "Tolerant"), ("medium", "Medium"), ("high", "High")],
     ),
     "endpointing_ms": _number(
         "Pause that ends the caller's turn (milliseconds)",

@@ -108,3 +108,18 @@ def test_yaml_aliases_are_refused(acme):
         import_bot(workspace=acme, text=bomb)
     assert caught.value.errors[0]["code"] == "yaml.syntax"
     assert "aliases" in caught.value.errors[0]["message"]
+
+
+def test_barge_in_sensitivity_takes_its_earlier_name_and_refuses_an_unknown_one(demo_bot):
+    doc = yaml.safe_load(export_bot(demo_bot))
+    doc["voice"] = {"barge_in_sensitivity": "low"}  # what "tolerant" was called before
+    bot = import_bot(workspace=demo_bot.workspace, text=yaml.safe_dump(doc))
+    assert bot.voice["barge_in_sensitivity"] == "tolerant"
+    assert yaml.safe_load(export_bot(bot))["voice"]["barge_in_sensitivity"] == "tolerant"
+
+    doc["voice"] = {"barge_in_sensitivity": "sometimes"}
+    with pytest.raises(ImportFailed) as caught:
+        import_bot(workspace=demo_bot.workspace, text=yaml.safe_dump(doc))
+    assert [e["path"] for e in caught.value.errors] == ["voice.barge_in_sensitivity"]
+    demo_bot.refresh_from_db()
+    assert demo_bot.voice["barge_in_sensitivity"] == "tolerant"  # the refused import changed nothing

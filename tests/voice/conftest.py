@@ -158,8 +158,8 @@ def phone_bot(transactional_db):
 
 @pytest.fixture
 def patient_bot(transactional_db):
-    """Low barge-in sensitivity: only real words interrupt it."""
-    return publish(BOT_YAML.format(sensitivity="low", number=BOT_NUMBER))
+    """Tolerant barge-in: listener noises do not interrupt it, real words do."""
+    return publish(BOT_YAML.format(sensitivity="tolerant", number=BOT_NUMBER))
 
 
 FLOW_BOT_YAML = """
