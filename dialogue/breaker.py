@@ -52,7 +52,8 @@ async def allow(model: str) -> Permit | None:
 
 
 async def record_success(model: str, permit: Permit | None = None) -> None:
-    # A healthy model's every call would otherwise cost a round trip that deletes nothing.
+    # A healthy model's every call would otherwise cost a round trip that deletes nothing. A
+    # failure recorded elsewhere since this request's check is reset by the next success that sees it.
     if permit is None or not permit.clean:
         await redis_client().delete(*_keys(model))
 

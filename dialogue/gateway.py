@@ -67,6 +67,8 @@ def _client() -> openai.AsyncOpenAI:
     key = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.LLM_TIMEOUT_S)
     cached = _clients.get(loop)
     if cached is None or cached[0] != key:
+        if cached is not None:
+            cached[2].cancel()  # the settings changed: the old client is closed
         timeout = float(settings.LLM_TIMEOUT_S)
         client = openai.AsyncOpenAI(
             api_key=key[0],

@@ -1,5 +1,5 @@
-"""What one turn costs the database: one read and one write of its own (plus the knowledge
-search), the same on the tenth turn as on the first."""
+"""What one turn costs the database: one read and one write of its own, plus the knowledge
+search's own few, the same on the tenth turn as on the first."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def test_a_knowledge_answer_reads_once_and_writes_once_on_the_first_and_the_tent
         own = _own(queries)
         assert len(own) == 2, own
         assert own[0].startswith("SELECT") and own[1].startswith("WITH")
+        # The search (this help center has no embeddings, so no nearest-neighbour query): full
+        # text, the knowledge bases' embedding models, the best passages with their documents.
+        assert len(queries) - len(own) == 3, [q["sql"][:60] for q in queries.captured_queries]
         totals.append(len(queries))
     assert totals == [totals[0]] * 10, totals
     conversation = talk.refresh()

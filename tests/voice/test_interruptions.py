@@ -68,6 +68,19 @@ async def test_back_channel_words_do_not_stop_a_patient_bot(fakes, patient_bot, 
     assert ("bot", LONG_REPLY, False) in rows
 
 
+async def test_words_still_stop_a_patient_bot_before_the_caller_has_finished(fakes, patient_bot, place_call):
+    openai, deepgram, elevenlabs, twilio = fakes
+    call = await place_call()
+    await ask_for_a_long_answer(call, openai, deepgram, elevenlabs)
+
+    openai.script(Reply(text="Of course, go ahead."))
+    deepgram.say("Wait, I have another question.")  # its first word comes as an interim transcript
+    await call.say("another_question")
+    assert call.clears, "a tolerant bot kept talking over real words"
+    assert call.clears[0] < deepgram.finals_sent[-1][0]  # on the interim words, not the final transcript
+    await call.wait_for(lambda: "Of course, go ahead." in elevenlabs.texts())
+
+
 async def test_a_short_noise_does_not_stop_the_bot(fakes, phone_bot, place_call):
     openai, deepgram, elevenlabs, twilio = fakes
     call = await place_call()
