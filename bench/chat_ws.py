@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from support import (  # noqa: E402
     bench_services,
     fake_openai,
+    freeze_heap,
     pct,
     seed_bot,
     start_fake,
@@ -275,6 +276,7 @@ def main() -> None:
             procs.append(server)
             url = f"ws://127.0.0.1:{port}/ws/chat/{public_key}/"
             asyncio.run(warm_up(url))
+            freeze_heap()
             if burst:
                 burst_rows = asyncio.run(bursts(url, server.pid))
             else:

@@ -40,6 +40,7 @@ from stamped_tts import read_stamp  # noqa: E402
 from support import (  # noqa: E402
     bench_services,
     fake_openai,
+    freeze_heap,
     pct,
     seed_bot,
     start_fake,
@@ -215,6 +216,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             # Warm-up: the first turn of each web process loads the NLU model and more.
             asyncio.run(level(base, 2 * (os.cpu_count() or 1), server.pid))
+            freeze_heap()
             rows = {n: asyncio.run(level(base, n, server.pid)) for n in LEVELS}
         finally:
             for proc in reversed(procs):
