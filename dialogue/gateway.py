@@ -20,6 +20,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import httpx2
 import openai
 from django.conf import settings
 
@@ -29,6 +30,9 @@ from dialogue import breaker, tokens
 ATTEMPTS_PER_MODEL = 2
 BACKOFF_BASE_S = 0.2
 MAX_RETRY_AFTER_S = 2.0
+# Vendor connections stay open this long between requests (httpx's default is 5 s): a caller takes
+# longer than that to answer, and a new TLS connection per turn adds round trips to its first byte.
+KEEPALIVE_S = 50.0
 RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError, openai.APITimeoutError)
 
 
@@ -75,7 +79,10 @@ def _client() -> openai.AsyncOpenAI:
             base_url=key[1],
             max_retries=0,
             timeout=timeout,
-            http_client=openai.DefaultAioHttpClient(timeout=timeout),
+            http_client=openai.DefaultAioHttpClient(
+                timeout=timeout,
+                limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=KEEPALIVE_S),
+            ),
         )
         # Held here: the loop itself keeps only a weak reference to its tasks.
         _clients[loop] = (key, client, loop.create_task(_close_with_loop(client)))

@@ -23,10 +23,12 @@ from elevenlabs import VoiceSettings as ElevenLabsVoiceSettings
 from elevenlabs.core.api_error import ApiError
 
 from bots.schema import VoiceSettings
+from dialogue import gateway
 
 log = logging.getLogger(__name__)
 
 FIRST_BYTE_TIMEOUT_S = 1.5
+TIMEOUT_S = 240  # the SDK's own: a long answer streams a while; a slow start is FIRST_BYTE_TIMEOUT_S's job
 CACHE_TTL_S = 7 * 24 * 3600
 
 
@@ -42,7 +44,13 @@ def _client() -> AsyncElevenLabs:
     # would add a round trip to every first byte.
     key = (settings.ELEVENLABS_API_KEY, settings.ELEVENLABS_BASE_URL)
     if key not in _clients:
-        _clients[key] = AsyncElevenLabs(api_key=settings.ELEVENLABS_API_KEY, base_url=settings.ELEVENLABS_BASE_URL)
+        _clients[key] = AsyncElevenLabs(
+            api_key=settings.ELEVENLABS_API_KEY,
+            base_url=settings.ELEVENLABS_BASE_URL,
+            httpx_client=httpx.AsyncClient(
+                timeout=TIMEOUT_S, follow_redirects=True, limits=httpx.Limits(keepalive_expiry=gateway.KEEPALIVE_S)
+            ),
+        )
     return _clients[key]
 
 
