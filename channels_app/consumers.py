@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from channels.db import database_sync_to_async
+from channels.db import aclose_old_connections, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from analytics import services as analytics
 from channels_app import protocol, ratelimit, services
 from channels_app.coalesce import DeltaCoalescer
+from channels_app.dispatch import without_db_check
 from channels_app.origins import origin_allowed
 from config import metrics, telemetry
 from dialogue.events import Inbound
@@ -61,6 +62,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.conversation is not None:
             await self.channel_layer.group_discard(protocol.group_name(self.conversation.id), self.channel_name)
 
+    async def dispatch(self, message):
+        if message["type"] == "websocket.receive":
+            # A message's turn looks after its own database connections (channels_app.dispatch);
+            # starting a conversation checks them itself.
+            return await without_db_check(self, message)
+        await super().dispatch(message)
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if self.chat is None:
             return
@@ -80,6 +88,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_start(self, frame: protocol.Start):
         if self.conversation is not None:
             return await self.send_json(protocol.error("bad_frame"))
+        await aclose_old_connections()  # the ORM is used directly below
         contact = services.verified_contact(self.chat, frame.contact_id, frame.contact_signature)
         if frame.contact_id and not contact:
             await self.send_json(protocol.error("identity_not_verified"))

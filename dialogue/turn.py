@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import secrets as _secrets
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -88,18 +89,52 @@ _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
-# Renewers of the locks this process holds: a turn longer than the TTL (a slow LLM, a tool that
-# takes its time) keeps its lock, so a second message cannot start the same conversation's turn.
-_renewers: dict[tuple[int, str], asyncio.Task] = {}
 
 
-async def _renew(key: str, token: str) -> None:
-    client = session.redis_client()
-    while True:
-        await asyncio.sleep(LOCK_TTL_MS / 3000)
-        with contextlib.suppress(RedisError):  # Redis away for a moment: try again at the next beat
-            if not await client.eval(_RENEW, 1, key, token, LOCK_TTL_MS):
-                return  # taken over (a retry of the same work) or released
+class _Renewal:
+    """The turn locks held on one event loop, renewed together: a turn longer than the TTL (a slow
+    LLM, a tool that takes its time) keeps its lock, so a second message cannot start the same
+    conversation's turn. One task and one round trip for all of them, not a task per turn (a
+    thousand turns at once made a thousand sleeping tasks to start and cancel)."""
+
+    def __init__(self):
+        self.held: dict[str, str] = {}  # lock key → token
+        self.task: asyncio.Task | None = None
+
+    def add(self, key: str, token: str) -> None:
+        self.held[key] = token
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def discard(self, key: str, token: str) -> None:
+        if self.held.get(key) == token:
+            del self.held[key]
+
+    async def _run(self) -> None:
+        client = session.redis_client()
+        while self.held:
+            await asyncio.sleep(LOCK_TTL_MS / 3000)
+            held = list(self.held.items())
+            if not held:
+                return
+            with contextlib.suppress(RedisError):  # Redis away for a moment: try again at the next beat
+                async with client.pipeline(transaction=False) as pipe:
+                    for key, token in held:
+                        pipe.eval(_RENEW, 1, key, token, LOCK_TTL_MS)
+                    renewed = await pipe.execute()
+                for (key, token), kept in zip(held, renewed, strict=True):
+                    if not kept:
+                        self.discard(key, token)  # taken over (a retry of the same work) or released
+
+
+_renewals: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → its _Renewal
+
+
+def _renewal() -> _Renewal:
+    loop = asyncio.get_running_loop()
+    if loop not in _renewals:
+        _renewals[loop] = _Renewal()
+    return _renewals[loop]
 
 
 async def _acquire(conversation_id: int, owner: str | None = None, *, with_state: bool = False):
@@ -113,7 +148,7 @@ async def _acquire(conversation_id: int, owner: str | None = None, *, with_state
         if time.monotonic() > deadline:
             raise TurnBusy("Another message of this conversation is still being answered.")
         await asyncio.sleep(0.02)
-    _renewers[(conversation_id, token)] = asyncio.create_task(_renew(key, token))
+    _renewal().add(key, token)
     if not with_state:
         return token
     raw = taken[1] if len(taken) > 1 else None
@@ -133,9 +168,7 @@ async def conversation_lock(conversation_id: int, owner: str | None = None):
 
 
 def _stop_renewing(conversation_id: int, token: str) -> None:
-    renewer = _renewers.pop((conversation_id, token), None)
-    if renewer is not None:
-        renewer.cancel()
+    _renewal().discard(f"sb:turnlock:{conversation_id}", token)
 
 
 async def _release(conversation_id: int, token: str) -> None:

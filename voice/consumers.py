@@ -12,10 +12,10 @@ import binascii
 import logging
 
 import orjson
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from channels_app.dispatch import without_db_check
 from config.logging import bind
 from voice import services
 from voice.pipeline import CallPipeline
@@ -31,13 +31,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def dispatch(self, message):
-        # Channels closes stale database connections before every message: a thread hop each
-        # time. A media stream brings 50 messages a second and reaches the database only
-        # through `database_sync_to_async`, which does that itself, so the hop is skipped.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        await without_db_check(self, message)  # 50 messages a second: see channels_app.dispatch
 
     async def disconnect(self, code):
         await self._stop_pipeline()
