@@ -7,10 +7,11 @@ a fixed window lets twice the limit through across a minute boundary.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import os
 import time
-import uuid
 
 import redis
 
@@ -25,28 +26,36 @@ async def aallow(name: str, *, limit: int, window_s: int = 60) -> bool:
     return await aretry_after(name, limit=limit, window_s=window_s) == 0
 
 
+# One round trip: drop hits older than the window, log this one, count; over the limit, the time
+# of the oldest hit that must leave before one more fits. ARGV: now, window_s, limit, member.
+_HIT = """
+redis.call('zremrangebyscore', KEYS[1], 0, ARGV[1] - ARGV[2])
+redis.call('zadd', KEYS[1], ARGV[1], ARGV[4])
+redis.call('expire', KEYS[1], ARGV[2] + 1)
+local count = redis.call('zcard', KEYS[1])
+local limit = tonumber(ARGV[3])
+if count <= limit then return false end
+return redis.call('zrange', KEYS[1], count - limit, count - limit, 'withscores')[2] or ARGV[1]
+"""
+_hits = itertools.count()  # a hit's name in the log is its time, process and number there: unique
+
+
 async def aretry_after(name: str, *, limit: int, window_s: int = 60) -> int:
     """Count one hit on `name`; 0 when it is within the limit, else the seconds until one more
     hit would be (what a 429's `Retry-After` says). Refused hits count too: hammering on waits longer."""
     key, now = _PREFIX + name, time.time()
+    member = f"{now!r}:{os.getpid()}:{next(_hits)}"
     try:
-        async with async_client().pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, 0, now - window_s)
-            pipe.zadd(key, {uuid.uuid4().hex: now})
-            pipe.zcard(key)
-            pipe.expire(key, window_s + 1)
-            _, _, count, _ = await pipe.execute()
-            if count <= limit:
-                return 0
-            # The next hit fits once all but limit - 1 of the hits now counted have left the window.
-            oldest_kept = await async_client().zrange(key, count - limit, count - limit, withscores=True)
+        # The next hit fits once all but limit - 1 of the hits now counted have left the window.
+        started = await async_client().eval(_HIT, 1, key, repr(now), window_s, limit, member)
     except redis.RedisError:
         # A limiter that cannot count lets the hit through: chat stays up while Redis is slow or
         # away, and the per-connection window still applies.
         log.warning("rate limiter unavailable", extra={"limit_name": name.split(":", 1)[0]})
         return 0
-    started = oldest_kept[0][1] if oldest_kept else now
-    return max(1, math.ceil(started + window_s - now))
+    if started is None:
+        return 0
+    return max(1, math.ceil(float(started) + window_s - now))
 
 
 class LocalWindow:
