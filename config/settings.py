@@ -247,6 +247,10 @@ CHAT_CONVERSATIONS_PER_MINUTE_BOT = env.int("CHAT_CONVERSATIONS_PER_MINUTE_BOT",
 # widget gets a fresh one each time it resumes.
 CHAT_TOKEN_TTL_S = env.int("CHAT_TOKEN_TTL_S", default=24 * 3600)
 
+# One turn at a time per conversation: a Redis lock that a live turn renews every third of this
+# long, and that a process dying mid-turn leaves to expire.
+TURN_LOCK_TTL_S = env.int("TURN_LOCK_TTL_S", default=30)
+
 # --- Vendors (keys empty = that vendor is not used; base URLs let you point at a proxy) -----------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None

@@ -44,6 +44,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from bots.models import BotVersion, Secret, Workspace
@@ -59,7 +60,6 @@ from dialogue.engine import Turn
 from dialogue.events import Event, Inbound, MessageDone, TextDelta
 from dialogue.runtime import Runtime
 
-LOCK_TTL_MS = 30_000  # a crashed process frees the conversation after this; a live one renews it
 LOCK_WAIT_S = 10.0
 
 
@@ -100,10 +100,15 @@ class _Renewal:
     def __init__(self):
         self.held: dict[str, str] = {}  # lock key → token
         self.task: asyncio.Task | None = None
+        self.every = 0.0  # seconds between the running task's rounds
 
     def add(self, key: str, token: str) -> None:
         self.held[key] = token
-        if self.task is None or self.task.done():
+        every = settings.TURN_LOCK_TTL_S / 3
+        if self.task is None or self.task.done() or every != self.every:  # a changed TTL applies at once
+            if self.task is not None:
+                self.task.cancel()
+            self.every = every
             self.task = asyncio.get_running_loop().create_task(self._run())
 
     def discard(self, key: str, token: str) -> None:
@@ -113,14 +118,14 @@ class _Renewal:
     async def _run(self) -> None:
         client = session.redis_client()
         while self.held:
-            await asyncio.sleep(LOCK_TTL_MS / 3000)
+            await asyncio.sleep(self.every)
             held = list(self.held.items())
             if not held:
                 return
             with contextlib.suppress(RedisError):  # Redis away for a moment: try again at the next beat
                 async with client.pipeline(transaction=False) as pipe:
                     for key, token in held:
-                        pipe.eval(_RENEW, 1, key, token, LOCK_TTL_MS)
+                        pipe.eval(_RENEW, 1, key, token, _ttl_ms())
                     renewed = await pipe.execute()
                 for (key, token), kept in zip(held, renewed, strict=True):
                     if not kept:
@@ -128,6 +133,10 @@ class _Renewal:
 
 
 _renewals: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → its _Renewal
+
+
+def _ttl_ms() -> int:
+    return int(settings.TURN_LOCK_TTL_S * 1000)
 
 
 def _renewal() -> _Renewal:
@@ -144,7 +153,7 @@ async def _acquire(conversation_id: int, owner: str | None = None, *, with_state
     keys = [key, session.key(conversation_id)] if with_state else [key]
     deadline = time.monotonic() + LOCK_WAIT_S
     client = session.redis_client()
-    while not (taken := await client.eval(_TAKE, len(keys), *keys, token, LOCK_TTL_MS))[0]:
+    while not (taken := await client.eval(_TAKE, len(keys), *keys, token, _ttl_ms()))[0]:
         if time.monotonic() > deadline:
             raise TurnBusy("Another message of this conversation is still being answered.")
         await asyncio.sleep(0.02)

@@ -13,6 +13,7 @@ from conversations.services import conversation_start
 from dialogue.events import Inbound
 from dialogue.turn import run_turn
 from tests.dialogue.conftest import demo_snapshot
+from tests.fakes.openai_server import Reply
 
 # From async code the turn's ORM work runs on its own threads (dialogue.db): data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,3 +41,29 @@ async def test_conversations_answered_at_the_same_time_each_get_their_own_answer
 
     assert await stored() == [["user", "bot"]] * 6
     await sync_to_async(connections.close_all)()  # this test's ORM thread: let the test database go
+
+
+async def test_a_turn_that_outlives_its_lock_keeps_the_conversation_to_itself(
+    acme_bot, tool_server, help_center, fake_openai, settings
+):
+    settings.TURN_LOCK_TTL_S = 0.3  # renewed every 0.1 s while the turn runs
+    fake_openai.token_interval = 0.05
+    fake_openai.script(Reply(text=" ".join(["Our returns policy is generous."] * 6)))  # ~1.5 s of stream
+    snapshot = demo_snapshot(tool_server, help_center)
+    conversation = await sync_to_async(conversation_start)(bot=acme_bot)
+    seen: list[tuple[str, str]] = []
+
+    async def turn(name: str, text: str) -> None:
+        async for event in run_turn(conversation.pk, snapshot, Inbound(kind="text", text=text)):
+            seen.append((name, event.type))
+        seen.append((name, "end"))
+
+    first = asyncio.create_task(turn("first", "tell me about returns"))
+    while ("first", "text_delta") not in seen:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.6)  # twice the lock's life: only its renewal still holds it
+    await turn("second", "how long does express shipping take?")  # from another tab, say
+    await first
+    second_began = next(i for i, (name, _) in enumerate(seen) if name == "second")
+    assert seen.index(("first", "end")) < second_began, seen  # never two turns of one conversation at once
+    await sync_to_async(connections.close_all)()
