@@ -162,6 +162,12 @@ def patient_bot(transactional_db):
     return publish(BOT_YAML.format(sensitivity="tolerant", number=BOT_NUMBER))
 
 
+@pytest.fixture
+def sensitive_bot(transactional_db):
+    """High barge-in sensitivity: even a short sound stops it."""
+    return publish(BOT_YAML.format(sensitivity="high", number=BOT_NUMBER))
+
+
 FLOW_BOT_YAML = """
 switchboard: 1
 name: Acme Desk

@@ -81,15 +81,25 @@ async def test_words_still_stop_a_patient_bot_before_the_caller_has_finished(fak
     await call.wait_for(lambda: "Of course, go ahead." in elevenlabs.texts())
 
 
-async def test_a_short_noise_does_not_stop_the_bot(fakes, phone_bot, place_call):
+async def test_a_click_does_not_stop_the_bot(fakes, phone_bot, place_call):
     openai, deepgram, elevenlabs, twilio = fakes
     call = await place_call()
     await ask_for_a_long_answer(call, openai, deepgram, elevenlabs)
 
     deepgram.say(Utterance(""))  # line noise: Deepgram hears no words
-    await call.send_audio(noise_burst(60))
+    await call.send_audio(noise_burst(40))
     await call.wait_quiet(timeout=20)
     assert not call.clears
+
+
+async def test_a_sensitive_bot_stops_for_a_click(fakes, sensitive_bot, place_call):
+    openai, deepgram, elevenlabs, twilio = fakes
+    call = await place_call()
+    await ask_for_a_long_answer(call, openai, deepgram, elevenlabs)
+
+    deepgram.say(Utterance(""))
+    await call.send_audio(noise_burst(40))
+    await call.wait_for(lambda: call.clears, timeout=5)
 
 
 async def test_silence_gets_a_reprompt_then_goodbye_and_hang_up(fakes, phone_bot, place_call):
