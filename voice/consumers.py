@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 
 import orjson
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from channels_app.dispatch import without_db_check
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 class MediaStreamConsumer(AsyncWebsocketConsumer):
     pipeline: CallPipeline | None = None
     gone = False  # the socket is closed: nothing more can be sent
+
+    async def __call__(self, scope, receive, send):
+        # The socket is a call's only source of messages: nothing reaches a call through the
+        # channel layer, whose subscription and two-source wait would cost a task and an
+        # `asyncio.wait` on every frame.
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        with contextlib.suppress(StopConsumer):
+            while True:
+                await self.dispatch(await receive())
 
     async def connect(self):
         await self.accept()

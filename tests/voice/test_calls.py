@@ -32,6 +32,9 @@ async def test_greeted_call_asks_and_hears_the_answer(fakes, phone_bot, place_ca
     assert elevenlabs.texts() == ["Thanks for calling Acme."]
     assert elevenlabs.requests[0]["output_format"] == "ulaw_8000"
     assert deepgram.connections[0]["query"]["encoding"] == "mulaw"
+    assert deepgram.connections[0]["query"]["interim_results"] == "true"
+    # Audio is not deflated: it costs CPU on every frame and shrinks mu-law little.
+    assert "sec-websocket-extensions" not in deepgram.connections[0]["headers"]
 
     deepgram.say("What are your opening hours?")
     await call.say("what_are_your_opening_hours", trailing_silence=0.4)
