@@ -14,8 +14,9 @@ then N of BURST_SOCKETS started sockets send a message at the same instant (they
 barrier, and each notes the time just before its own send), for N = 1, 10, 100 and 1000, a few
 rounds each. That is the load a single number of "messages a second" hides: many people pressing
 Enter together. Prints first-token overhead (time to the first token minus the fake's delay) p50
-and p95 per N, messages answered and the server's CPU time per message (all its processes); the JSON line has `burst_overhead_p95_ms_<N>` and
-`lost_messages`.
+and p95 per N, messages answered, the server's CPU time per message (all its processes) and the
+whole machine's (the server, the simulated widgets, the fake LLM, Postgres and Redis share the
+cores); the JSON line has `burst_overhead_p95_ms_<N>` and `lost_messages`.
 
 The server runs one uvicorn process per core (`--workers`, as `make run` does).
 
@@ -43,6 +44,7 @@ from support import (  # noqa: E402
     bench_services,
     fake_openai,
     freeze_heap,
+    machine_cpu_s,
     pct,
     seed_bot,
     start_fake,
@@ -176,7 +178,7 @@ async def bursts(url: str, server_pid: int) -> dict[int, dict]:
         senders = await open_many(url, BURST_SOCKETS, stack)
         for n, rounds in BURSTS.items():
             row = rows[n] = {"sent": 0, "answered": 0, "overhead_ms": [], "errors": Counter()}
-            cpu_before = tree_cpu_s(server_pid)
+            cpu_before, machine_before = tree_cpu_s(server_pid), machine_cpu_s()
             for r in range(rounds):
                 go = asyncio.Event()
                 tasks = [
@@ -195,6 +197,7 @@ async def bursts(url: str, server_pid: int) -> dict[int, dict]:
                         row["overhead_ms"].append((result[0] - TTFT_S) * 1000)
                 await asyncio.sleep(1.0)  # the turns are stored after their last frame
             row["cpu_ms_per_message"] = (tree_cpu_s(server_pid) - cpu_before) * 1000 / row["sent"]
+            row["machine_ms_per_message"] = (machine_cpu_s() - machine_before) * 1000 / row["sent"]
     return rows
 
 
@@ -206,12 +209,13 @@ def print_bursts(rows: dict[int, dict]) -> None:
     )
     print(
         f"{'senders':>7} | {'overhead p50':>12} | {'overhead p95':>12} | {'sent':>5} | {'answered':>8} | "
-        "server CPU per message"
+        "server CPU per message | machine CPU per message"
     )
     for n, row in rows.items():
         print(
             f"{n:>7} | {pct(row['overhead_ms'], 50):>9.1f} ms | {pct(row['overhead_ms'], 95):>9.1f} ms | "
-            f"{row['sent']:>5} | {row['answered']:>8} | {row['cpu_ms_per_message']:>19.1f} ms"
+            f"{row['sent']:>5} | {row['answered']:>8} | {row['cpu_ms_per_message']:>19.1f} ms | "
+            f"{row['machine_ms_per_message']:>20.1f} ms"
         )
         if row["errors"]:
             print("   not answered:", dict(row["errors"].most_common(5)))

@@ -137,6 +137,14 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_s() -> float:
+    """CPU seconds every process of the machine has used so far (/proc/stat): the simulated users,
+    the fakes, Postgres and Redis share the cores with the server, and this shows how much."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_cpu_s(pid: int) -> float:
     """`cpu_s` of a process and all its descendants (uvicorn's worker processes)."""
     total = cpu_s(pid)

@@ -17,7 +17,8 @@ Measured by the caller, like Twilio would see it — the headline figures:
   its request number and prints when it sent them (bench/stamped_tts.py); the caller finds the
   mark in its first frame of the answer.
 Measured by the server (`CallTurn`, the figures the admin shows), as extra columns: end of
-speech → first audio frame sent, minus the vendor time it observed.
+speech → first audio frame sent, minus the vendor time it observed; and the server's CPU per
+second of call, next to the cores busy on the whole machine (callers, fakes and server share them).
 
 Run from the repository root: `.venv/bin/python bench/voice.py`.
 """
@@ -41,6 +42,7 @@ from support import (  # noqa: E402
     bench_services,
     fake_openai,
     freeze_heap,
+    machine_cpu_s,
     pct,
     seed_bot,
     start_fake,
@@ -156,12 +158,15 @@ async def one_call(base: str, all_greeted: asyncio.Event, greeted: list, stats: 
 async def level(base: str, n: int, server_pid: int) -> dict:
     stats = {"n": n, "first_audio_ms": [], "clear_ms": [], "stamps": []}
     all_greeted, greeted = asyncio.Event(), []
-    cpu_before, wall_before = tree_cpu_s(server_pid), time.monotonic()
+    cpu_before, machine_before, wall_before = tree_cpu_s(server_pid), machine_cpu_s(), time.monotonic()
     results = await asyncio.gather(
         *(one_call(base, all_greeted, greeted, stats) for _ in range(n)), return_exceptions=True
     )
     # The server's CPU per second of call: what a call costs, whatever else runs on the machine.
-    stats["cpu_ms_per_call_s"] = (tree_cpu_s(server_pid) - cpu_before) * 1000 / (n * (time.monotonic() - wall_before))
+    wall = time.monotonic() - wall_before
+    stats["cpu_ms_per_call_s"] = (tree_cpu_s(server_pid) - cpu_before) * 1000 / (n * wall)
+    # Cores busy on the whole machine: the server, the simulated callers and the fakes share them.
+    stats["machine_cores"] = (machine_cpu_s() - machine_before) / wall
     stats["failures"] = [repr(r) for r in results if isinstance(r, BaseException)]
     await asyncio.sleep(1)  # the server stores the last turns after the sockets close
     from asgiref.sync import sync_to_async
@@ -231,7 +236,8 @@ def main() -> None:
     head = (
         f"{'calls':>5} | {'speech end→audio p50':>20} | {'p95':>7} | {'platform share p50':>18} | {'p95':>7} | "
         f"{'barge-in→clear p50':>18} | {'p95':>7} | {'TTS byte→caller p50':>19} | {'p95':>7} | "
-        f"{'server: platform p50':>20} | {'p95':>7} | {'server CPU ms per call-s':>24} | {'failed':>6}"
+        f"{'server: platform p50':>20} | {'p95':>7} | {'server CPU ms per call-s':>24} | {'machine cores busy':>18} | "
+        f"{'failed':>6}"
     )
     print(head)
     for n, s in rows.items():
@@ -241,7 +247,8 @@ def main() -> None:
             f"{pct(share, 50):>13.1f} ms | {pct(share, 95):>7.1f} | {pct(s['clear_ms'], 50):>15.1f} ms | "
             f"{pct(s['clear_ms'], 95):>7.1f} | {pct(s['tts_to_caller_ms'], 50):>16.1f} ms | "
             f"{pct(s['tts_to_caller_ms'], 95):>7.1f} | {pct(s['server_platform_ms'], 50):>17.1f} ms | "
-            f"{pct(s['server_platform_ms'], 95):>7.1f} | {s['cpu_ms_per_call_s']:>24.1f} | {len(s['failures']):>6}"
+            f"{pct(s['server_platform_ms'], 95):>7.1f} | {s['cpu_ms_per_call_s']:>24.1f} | {s['machine_cores']:>18.2f} | "
+            f"{len(s['failures']):>6}"
         )
         for failure in s["failures"][:3]:
             print("   failure:", failure)
