@@ -93,18 +93,29 @@ FAKES = {
 }
 
 
+def _first_media(call, t: float) -> tuple[float, dict] | None:
+    """The first `media` message received after `t`, looked for from the newest back: polled
+    while a hundred calls run, it must not walk each call's whole history every time."""
+    found = None
+    for at, event, message in reversed(call.events):
+        if at <= t:
+            break
+        if event == "media":
+            found = at, message
+    return found
+
+
 def first_media_after(call, t: float) -> float | None:
-    return next((at for at, event, _ in call.events if event == "media" and at > t), None)
+    first = _first_media(call, t)
+    return first[0] if first else None
 
 
 def first_media_stamp(call, t: float) -> tuple[float, int | None] | None:
     """(received at, the fake TTS request number it carries) of the first frame after `t`."""
     import base64
 
-    for at, event, message in call.events:
-        if event == "media" and at > t:
-            return at, read_stamp(base64.b64decode(message["media"]["payload"]))
-    return None
+    first = _first_media(call, t)
+    return (first[0], read_stamp(base64.b64decode(first[1]["media"]["payload"]))) if first else None
 
 
 class FirstBytes:
