@@ -14,6 +14,7 @@
         lock_owner: str | None = None,        # the same work retried takes over its own lock
         delivery: str = "",                   # "pending": the bot's messages still have to be sent (messaging)
         on_saved: Callable[[list[int]], None] | None = None,  # ids of the bot's stored messages, in order
+        context: asyncio.Task | None = None,  # prefetch_context(...) started earlier (voice)
     ) -> AsyncIterator[Event]
 
 * One turn per conversation at a time: a Redis lock; a second caller waits up to
@@ -29,6 +30,9 @@
   `rules_checked` and `rule_fired`; its `timings` the milliseconds per step.
 * The conversation's stored status decides whether the bot speaks: while it is `handed_off`
   the user's messages are recorded and nothing is answered.
+* `prefetch_context(conversation_id)` reads what a turn needs from the database ahead of it: a
+  call starts it when the caller starts speaking, and the turn that follows the utterance does
+  not wait for the read (see `voice.pipeline`).
 
 Conversations are created with `conversations.services.conversation_start(bot=..., channel=...,
 contact_id=..., bot_version_id=...)`; the session state lives in Redis (`dialogue.state`).
@@ -237,6 +241,16 @@ class _Conversation:
 _CONVERSATION_FIELDS = ("status", "channel", "workspace_id", "contact_id", "bot_version_id")
 
 
+def prefetch_context(conversation_id: int) -> asyncio.Task:
+    """Start reading a coming turn's database context now; hand the task to `run_turn(context=...)`.
+
+    For a session that already exists (the contact's memory is read only on a session's first
+    turn, which then reads for itself)."""
+    task = asyncio.ensure_future(_context(conversation_id, None, False))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure unused is no warning
+    return task
+
+
 @db
 def _context(conversation_id: int, nlu_model: bytes | None, with_memory: bool):
     """Everything the turn reads from the database, in one trip to the ORM thread (one query on
@@ -309,13 +323,19 @@ async def run_turn(
     lock_owner: str | None = None,
     delivery: str = "",
     on_saved: Callable[[list[int]], None] | None = None,
+    context: asyncio.Task | None = None,
 ) -> AsyncIterator[Event]:
     cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
     started = time.perf_counter()
     token, state = await _acquire(cid, lock_owner, with_state=True)
     finishing = False
     try:
-        conv, nlu_blob, memory = await _context(cid, nlu_model, state is None)
+        if context is not None and state is not None and nlu_model is None:
+            conv, nlu_blob, memory = await context
+        else:
+            if context is not None:
+                context.cancel()
+            conv, nlu_blob, memory = await _context(cid, nlu_model, state is None)
         if state is None:
             state = session.SessionState(memory=memory)
         # The stored status wins: an agent closing a handoff in the inbox gives the bot its voice back.

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from config import telemetry
 from dialogue.events import End, Handoff, Inbound, SentenceEnd
-from dialogue.turn import record_interrupted, run_turn
+from dialogue.turn import prefetch_context, record_interrupted, run_turn
 from voice import services, telephony, twiml
 from voice.models import Call
 from voice.speaker import Reply, Speaker, Timing
@@ -30,6 +30,7 @@ from voice.vad import SpeechDetector, is_back_channel
 log = logging.getLogger(__name__)
 
 AUDIO_BACKLOG_FRAMES = 250  # 5 s of caller audio kept while the STT stream reconnects
+CONTEXT_FRESH_S = 10.0  # a turn reads its context again when the prefetched read is older than this
 GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 STT_LOST = "Sorry, I'm having trouble hearing you."
 TIME_LIMIT = "We have reached the time limit for this call. Goodbye."
@@ -58,6 +59,7 @@ class CallPipeline:
         self._tasks: list[asyncio.Task] = []
         self._dtmf_timer: asyncio.TimerHandle | None = None
         self._narrowing: asyncio.Task | None = None
+        self._context: tuple[float, asyncio.Task] | None = None  # read when the caller began speaking
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -70,7 +72,7 @@ class CallPipeline:
         self._ending = True
         with contextlib.suppress(asyncio.QueueFull):
             self.audio.put_nowait(None)
-        for task in [*self._tasks, self._turn]:
+        for task in [*self._tasks, self._turn, self._fresh_context()]:
             if task is not None:
                 task.cancel()
         await database_sync_to_async(services.call_finish)(
@@ -136,6 +138,8 @@ class CallPipeline:
                 retried = True
 
     async def _on_stt(self, event) -> None:
+        if (isinstance(event, SpeechStarted) or (isinstance(event, Transcript) and event.text)) and not self.busy:
+            self._prefetch()
         if isinstance(event, Transcript) and event.text:
             self._last_input_at = time.monotonic()
             talking_over = self.busy
@@ -156,6 +160,19 @@ class CallPipeline:
             now = time.monotonic()
             timing = Timing(speech_end=self.vad.last_voiced_at or now, transcript=now, turn_start=now)
             self._start_turn(Inbound(kind="text", text=text), timing)
+
+    def _prefetch(self) -> None:
+        """The caller started speaking to a quiet bot: read the coming turn's context now, so the
+        turn does not wait for the database once they stop. Not while a turn runs or the bot
+        speaks: that turn may still change what the read would see (it stores its outcome)."""
+        if self._fresh_context() is None:
+            self._context = (time.monotonic(), prefetch_context(self.ctx.conversation_id))
+
+    def _fresh_context(self) -> asyncio.Task | None:
+        if self._context is not None and time.monotonic() - self._context[0] > CONTEXT_FRESH_S:
+            self._context[1].cancel()  # speech that made no turn; the status may have moved on since
+            self._context = None
+        return self._context[1] if self._context is not None else None
 
     # --- turns -------------------------------------------------------------------------------
     def _start_turn(self, inbound: Inbound, timing: Timing, *, kind: str = "speech") -> None:
@@ -202,7 +219,10 @@ class CallPipeline:
             await AFTER_TURN[type(after)](self, after)
 
     def _engine(self, inbound: Inbound):
-        return run_turn(self.ctx.snapshot, conversation_id=self.ctx.conversation_id, inbound=inbound, mode="voice")
+        context, self._context = self._fresh_context(), None
+        return run_turn(
+            self.ctx.snapshot, conversation_id=self.ctx.conversation_id, inbound=inbound, mode="voice", context=context
+        )
 
     async def _store_turn(self, index: int, kind: str, timing: Timing, *, interrupted: bool) -> None:
         telemetry.voice_spans(timing)

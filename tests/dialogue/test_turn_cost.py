@@ -4,10 +4,14 @@ search's own few, the same on the tenth turn as on the first."""
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conversations.models import LlmCall, Message, TurnTrace
+from dialogue.events import Inbound
+from dialogue.state import redis_client
+from dialogue.turn import prefetch_context, run_turn
 from tests.dialogue.conftest import Talk, demo_snapshot, first
 
 
@@ -48,3 +52,33 @@ def test_the_bot_messages_of_a_turn_are_stored_after_the_users_in_order(talk):
     roles = list(Message.objects.filter(conversation=talk.conversation).order_by("id").values_list("role", "text"))
     assert roles[-2][0] == "user" and roles[-2][1] == "where is my order?"
     assert roles[-1][0] == "bot" and roles[-1][1].startswith("Sure! What's your order number?")
+
+
+def test_a_turn_whose_context_was_read_ahead_only_writes(talk):
+    """A call reads the coming turn's context while the caller is still speaking: the turn
+    then answers without a read of its own before the knowledge search and its one write."""
+    talk.say("hello")  # the session exists: its later turns read no contact memory
+
+    async def answer_with_context_read_ahead():
+        context = prefetch_context(talk.conversation.pk)
+        await context  # the caller is still speaking
+        queries = CaptureQueriesContext(connection)  # entered on the thread the turn's ORM work runs on
+        await sync_to_async(queries.__enter__)()
+        events = [
+            e
+            async for e in run_turn(
+                talk.conversation,
+                talk.snapshot,
+                Inbound(kind="text", text="how many days do I have to return an item?"),
+                context=context,
+            )
+        ]
+        await sync_to_async(queries.__exit__)(None, None, None)
+        await redis_client().aclose()
+        return events, queries
+
+    events, queries = async_to_sync(answer_with_context_read_ahead)()
+    assert "[1]" in first(events, "message").text
+    own = _own(queries)
+    assert len(own) == 1 and own[0].startswith("WITH"), own
+    assert talk.refresh().turn_count == 2
