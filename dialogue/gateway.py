@@ -14,6 +14,7 @@ back to the next model instead of waiting out the SDK's backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import weakref
@@ -61,6 +62,7 @@ def configured() -> bool:
 
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_last_request: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → monotonic time
 
 
 def _client() -> openai.AsyncOpenAI:
@@ -88,6 +90,23 @@ def _client() -> openai.AsyncOpenAI:
         _clients[loop] = (key, client, loop.create_task(_close_with_loop(client)))
         return client
     return cached[1]
+
+
+async def warm() -> None:
+    """Open a connection to the LLM host now unless this event loop sent a request lately, so a
+    caller's first question does not also wait for a TCP and TLS handshake (a call starts this).
+
+    A cheap authenticated request (the model list); whatever it answers is ignored: a host that
+    is down is the turn's own request's to meet, with its retries and fallbacks."""
+    if not configured():
+        return
+    loop = asyncio.get_running_loop()
+    last = _last_request.get(loop)
+    if last is not None and time.monotonic() - last < KEEPALIVE_S / 2:
+        return
+    _last_request[loop] = time.monotonic()
+    with contextlib.suppress(openai.OpenAIError):
+        await _client().get("/models", cast_to=object, options={"security": {"bearer_auth": True}})
 
 
 async def _close_with_loop(client: openai.AsyncOpenAI) -> None:
@@ -187,6 +206,7 @@ class Gateway:
             kwargs["parallel_tool_calls"] = True
         if json_mode:
             kwargs["response_format"] = {"type": "json_object"}
+        _last_request[asyncio.get_running_loop()] = time.monotonic()
         # `client.post` rather than `chat.completions.create`, with chunks left as dicts: `create`
         # walks every message through the SDK's TypedDict transform and builds a pydantic model
         # per streamed chunk, which profiling showed to be most of a turn's CPU (~60 µs a chunk,

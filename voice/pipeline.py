@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from config import telemetry
+from dialogue import gateway
 from dialogue.events import End, Handoff, Inbound, SentenceEnd
 from dialogue.turn import prefetch_context, record_interrupted, run_turn
 from voice import services, telephony, twiml
@@ -63,7 +64,11 @@ class CallPipeline:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._watch_silence())]
+        self._tasks = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._watch_silence()),
+            asyncio.create_task(gateway.warm()),  # the caller's first question finds the LLM connected
+        ]
         self._start_turn(Inbound(kind="event", event="call_started"), Timing())
 
     async def stop(self) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 
 from conversations.models import LlmCall, Message
-from dialogue.turn import record_interrupted
+from dialogue import gateway
+from dialogue.events import Inbound
+from dialogue.state import redis_client
+from dialogue.turn import record_interrupted, run_turn
 from tests.dialogue.conftest import Talk, demo_snapshot, first
 from tests.fakes.openai_server import Reply
 
@@ -70,3 +73,28 @@ def test_each_prompt_sends_its_own_model_temperature_and_token_limit(acme_bot, t
     body = fake_openai.chat_requests()[-1]["body"]
     assert (body["model"], body["temperature"], body["max_completion_tokens"]) == ("gpt-4.1-nano", 1.1, 77)
     assert body["stream"] is True and [t["function"]["name"] for t in body["tools"]] == ["order_status"]
+
+
+def test_a_connection_opened_ahead_carries_the_first_question(acme_bot, tool_server, fake_openai):
+    """What a call does as it starts: the LLM host is connected before the caller's first
+    question, which then goes over that connection instead of waiting for a new one."""
+    talk = _talk(acme_bot, tool_server)
+    seen = len(fake_openai.requests)
+
+    async def call():
+        await gateway.warm()
+        events = [
+            e
+            async for e in run_turn(
+                talk.conversation, talk.snapshot, Inbound(kind="text", text="what is the returns policy?")
+            )
+        ]
+        await gateway.warm()  # used a moment ago: nothing to open
+        await redis_client().aclose()
+        return events
+
+    events = async_to_sync(call)()
+    assert first(events, "message").text.startswith("You asked")
+    requests = fake_openai.requests[seen:]
+    assert [r["path"] for r in requests] == ["/v1/models", "/v1/chat/completions"]
+    assert requests[0]["connection"] == requests[1]["connection"]

@@ -2,7 +2,8 @@
 ../shared/reference/openai.md).
 
 Chat completions with and without streaming, tool calls streamed in fragments, JSON mode,
-embeddings, and scripted faults. Tests script replies with `fake.script(...)`; with nothing
+embeddings, the model list, and scripted faults. Each request records the client address of
+its connection, so a test can tell a reused connection from a new one. Tests script replies with `fake.script(...)`; with nothing
 scripted the fake answers deterministically (JSON mode: `{}`; otherwise a sentence that
 quotes the last user message and the first line of any retrieved context), so conversations
 can run without a script.
@@ -43,6 +44,7 @@ class Reply:
 
 
 WORD = re.compile(r"[a-z0-9]+")
+MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "text-embedding-3-large")  # GET /v1/models
 
 
 def fake_embedding(text: str, dim: int = 1536) -> list[float]:
@@ -132,7 +134,9 @@ class FakeOpenAI(FakeVendor):
             payload = json.loads(body or b"{}")
         except ValueError:
             return await self._error(send, 400, "invalid JSON body")
-        self.requests.append({"path": scope["path"], "body": payload, "time": time.monotonic()})
+        self.requests.append(
+            {"path": scope["path"], "body": payload, "time": time.monotonic(), "connection": scope.get("client")}
+        )
         auth = dict(scope["headers"]).get(b"authorization", b"")
         if not auth.startswith(b"Bearer "):
             return await self._error(send, 401, "missing API key", code="invalid_api_key")
@@ -140,6 +144,9 @@ class FakeOpenAI(FakeVendor):
             return await self._embeddings(send, payload)
         if scope["path"].endswith("/chat/completions"):
             return await self._chat(send, payload)
+        if scope["path"].endswith("/models") and scope["method"] == "GET":
+            models = [{"id": m, "object": "model", "created": 1715367049, "owned_by": "system"} for m in MODELS]
+            return await self._json(send, 200, {"object": "list", "data": models})
         return await self._error(send, 404, f"unknown path {scope['path']}")
 
     async def _json(self, send, status: int, data: dict, headers: list | None = None):
