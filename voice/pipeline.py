@@ -22,7 +22,7 @@ from config import telemetry
 from dialogue import gateway
 from dialogue.events import End, Handoff, Inbound, SentenceEnd
 from dialogue.turn import prefetch_context, record_interrupted, run_turn
-from voice import services, telephony, twiml
+from voice import services, telephony, tts, twiml
 from voice.models import Call
 from voice.speaker import Reply, Speaker, Timing
 from voice.stt import STT_PROVIDERS, SpeechStarted, SttDisconnected, Transcript, UtteranceEnd
@@ -67,7 +67,9 @@ class CallPipeline:
         self._tasks = [
             asyncio.create_task(self._listen()),
             asyncio.create_task(self._watch_silence()),
-            asyncio.create_task(gateway.warm()),  # the caller's first question finds the LLM connected
+            # The caller's first question finds the LLM and the voice connected.
+            asyncio.create_task(gateway.warm()),
+            asyncio.create_task(tts.warm()),
         ]
         self._start_turn(Inbound(kind="event", event="call_started"), Timing())
 

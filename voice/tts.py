@@ -10,8 +10,11 @@ Fixed phrases (greeting, reprompts, goodbyes) are cached per bot version: synthe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import time
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
@@ -37,6 +40,7 @@ class TtsFailed(Exception):
 
 
 _clients: dict[tuple, AsyncElevenLabs] = {}
+_last_request: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → monotonic time
 
 
 def _client() -> AsyncElevenLabs:
@@ -54,7 +58,24 @@ def _client() -> AsyncElevenLabs:
     return _clients[key]
 
 
+async def warm() -> None:
+    """Open a connection to ElevenLabs now unless this process used one lately, so the first
+    answer of a call does not also wait for a TCP and TLS handshake (a call starts this; the
+    greeting is usually cached audio and sends nothing). The model list is a cheap request;
+    whatever it answers is ignored."""
+    if not settings.ELEVENLABS_API_KEY:
+        return
+    loop = asyncio.get_running_loop()
+    last = _last_request.get(loop)
+    if last is not None and time.monotonic() - last < gateway.KEEPALIVE_S / 2:
+        return
+    _last_request[loop] = time.monotonic()
+    with contextlib.suppress(ApiError, httpx.HTTPError):
+        await _client().models.list()
+
+
 async def elevenlabs_stream(text: str, *, voice: str, model: str, speed: float = 1.0) -> AsyncIterator[bytes]:
+    _last_request[asyncio.get_running_loop()] = time.monotonic()
     # The natural speed is sent as no setting at all, so the voice's own settings stay in charge.
     options = {"voice_settings": ElevenLabsVoiceSettings(speed=speed)} if speed != 1.0 else {}
     async for chunk in _client().text_to_speech.stream(

@@ -26,13 +26,24 @@ def tone_ulaw(seconds: float, freq: float = 440.0, amplitude: int = 3000) -> byt
 
 
 _TONE = tone_ulaw(20.0)
+# `GET /v1/models`, in the API's shape (a few of its fields).
+MODELS = [
+    {
+        "model_id": mid,
+        "name": name,
+        "can_do_text_to_speech": True,
+        "languages": [{"language_id": "en", "name": "English"}],
+    }
+    for mid, name in (("eleven_flash_v2_5", "Eleven Flash v2.5"), ("eleven_multilingual_v2", "Eleven Multilingual v2"))
+]
 
 
 class FakeElevenLabs(FakeVendor):
     def __init__(self, *, first_byte_delay: float = 0.0, ms_per_char: float = 15.0):
         self.first_byte_delay = first_byte_delay
         self.ms_per_char = ms_per_char
-        self.requests: list[dict] = []
+        self.requests: list[dict] = []  # text-to-speech requests
+        self.model_lists: list = []  # the client address of each `GET /v1/models`
         self.down_voices: set[str] = set()
         self.slow_voices: dict[str, float] = {}
         # The account's voices, as `GET /v1/voices` lists them.
@@ -55,6 +66,7 @@ class FakeElevenLabs(FakeVendor):
         with self._lock:
             self._failures.clear()
         self.requests.clear()
+        self.model_lists.clear()
         self.down_voices.clear()
         self.slow_voices.clear()
         self.first_byte_delay = 0.0
@@ -66,6 +78,9 @@ class FakeElevenLabs(FakeVendor):
         body = await read_body(receive)
         parts = scope["path"].strip("/").split("/")  # v1 text-to-speech {voice} stream
         headers = dict(scope["headers"])
+        if parts == ["v1", "models"] and scope["method"] == "GET":
+            self.model_lists.append(scope.get("client"))
+            return await _json(send, 200, MODELS if headers.get(b"xi-api-key") else [])
         if parts == ["v1", "voices"] and scope["method"] == "GET":
             return await _json(send, 200, {"voices": self.voices} if headers.get(b"xi-api-key") else {})
         if len(parts) != 4 or parts[:2] != ["v1", "text-to-speech"] or parts[3] != "stream":
@@ -85,6 +100,7 @@ class FakeElevenLabs(FakeVendor):
                 "output_format": query.get("output_format"),
                 "speed": (payload.get("voice_settings") or {}).get("speed"),
                 "status": status,
+                "connection": scope.get("client"),
             }
         )
         await asyncio.sleep(self.first_byte_delay + self.slow_voices.get(voice, 0.0))
