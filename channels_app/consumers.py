@@ -21,6 +21,7 @@ from channels_app.coalesce import DeltaCoalescer
 from channels_app.dispatch import without_db_check
 from channels_app.origins import origin_allowed
 from config import metrics, telemetry
+from dialogue import gateway
 from dialogue.events import Inbound
 
 
@@ -99,6 +100,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_json(protocol.error("too_many_conversations", retry_after=opened))
         conversation, resumed = opened
         self.conversation = conversation
+        # While the person reads the greeting and types, the LLM host gets connected (held: a
+        # task the loop alone references can be collected before it finishes).
+        self.warming = asyncio.create_task(gateway.warm())
         await self.channel_layer.group_add(protocol.group_name(conversation.id), self.channel_name)
         token = services.token_for(conversation)
         await self.send_json(

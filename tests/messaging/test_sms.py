@@ -248,7 +248,7 @@ def test_a_picture_gets_a_clear_answer_without_a_turn(connection, twilio, fake_o
     )
     sent = wait_for(lambda: twilio.sent, message="the reply")
     assert "text messages only" in sent[0]["form"]["Body"]
-    assert not fake_openai.requests
+    assert not fake_openai.chat_requests()
 
 
 def test_choices_are_numbered_and_a_number_picks_one(connection, twilio):

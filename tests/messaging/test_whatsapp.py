@@ -298,7 +298,7 @@ def test_a_picture_gets_a_clear_answer_without_a_turn(connection, graph, fake_op
     post(connection, meta.message(PHONE_NUMBER_ID, "image", image=image))
     reply = wait_for(lambda: graph.sent, message="the reply")[0]["body"]["text"]["body"]
     assert "I can read text and voice notes" in reply
-    assert not fake_openai.requests and not graph.downloads
+    assert not fake_openai.chat_requests() and not graph.downloads
 
 
 def test_a_rate_limited_send_is_retried_after_the_time_meta_asks(connection, graph):
