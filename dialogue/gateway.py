@@ -92,19 +92,26 @@ def _client() -> openai.AsyncOpenAI:
     return cached[1]
 
 
+def warm_up_due(last_request: weakref.WeakKeyDictionary) -> bool:
+    """Should this event loop open a connection to a vendor ahead of need? Not when it sent that
+    vendor a request lately (`last_request`: loop → monotonic time); when it should, the warm-up
+    counts as that request."""
+    loop = asyncio.get_running_loop()
+    last = last_request.get(loop)
+    if last is not None and time.monotonic() - last < KEEPALIVE_S / 2:
+        return False
+    last_request[loop] = time.monotonic()
+    return True
+
+
 async def warm() -> None:
     """Open a connection to the LLM host now unless this event loop sent a request lately, so a
     caller's first question does not also wait for a TCP and TLS handshake (a call starts this).
 
     A cheap authenticated request (the model list); whatever it answers is ignored: a host that
     is down is the turn's own request's to meet, with its retries and fallbacks."""
-    if not configured():
+    if not configured() or not warm_up_due(_last_request):
         return
-    loop = asyncio.get_running_loop()
-    last = _last_request.get(loop)
-    if last is not None and time.monotonic() - last < KEEPALIVE_S / 2:
-        return
-    _last_request[loop] = time.monotonic()
     with contextlib.suppress(openai.OpenAIError):
         await _client().get("/models", cast_to=object, options={"security": {"bearer_auth": True}})
 

@@ -59,17 +59,12 @@ def _client() -> AsyncElevenLabs:
 
 
 async def warm() -> None:
-    """Open a connection to ElevenLabs now unless this process used one lately, so the first
+    """Open a connection to ElevenLabs now unless this event loop used one lately, so the first
     answer of a call does not also wait for a TCP and TLS handshake (a call starts this; the
     greeting is usually cached audio and sends nothing). The model list is a cheap request;
     whatever it answers is ignored."""
-    if not settings.ELEVENLABS_API_KEY:
+    if not settings.ELEVENLABS_API_KEY or not gateway.warm_up_due(_last_request):
         return
-    loop = asyncio.get_running_loop()
-    last = _last_request.get(loop)
-    if last is not None and time.monotonic() - last < gateway.KEEPALIVE_S / 2:
-        return
-    _last_request[loop] = time.monotonic()
     with contextlib.suppress(ApiError, httpx.HTTPError):
         await _client().models.list()
 
