@@ -62,10 +62,16 @@ async def test_a_widget_turn_is_one_trace_from_the_socket_to_the_model(observed_
         frames = await chat.until("done")
     assert any(f["type"] == "message" for f in frames)
 
-    def has_llm(spans):
-        return any(s["name"] == "chat gpt-4o-mini" for s in spans)
+    def has_llm_and_its_parents(spans):
+        # Spans leave in batches as they end: the turn's and the socket's end after the LLM's.
+        by_id = {s["span_id"]: s for s in spans}
+        for s in spans:
+            if s["name"] == "chat gpt-4o-mini":
+                parent = by_id.get(s["parent_span_id"])
+                return parent is not None and parent["parent_span_id"] in by_id
+        return False
 
-    spans = await sync_to_async(wait_for_spans)(collector, has_llm)
+    spans = await sync_to_async(wait_for_spans)(collector, has_llm_and_its_parents)
     llm = next(s for s in spans if s["name"] == "chat gpt-4o-mini")
     by_id = {s["span_id"]: s for s in spans}
     engine = by_id[llm["parent_span_id"]]
