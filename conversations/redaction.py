@@ -3,6 +3,6 @@
 redact("card 4111 1111 1111 1111, mail me at a@b.co")  ->  "card [CARD], mail me at [EMAIL]"
 """
 
-from conversations.pii import find, holds_secret, redact, redact_obj, region_of, remembering
+from conversations.pii import Redacted, find, holds_secret, redact, redact_obj, region_of, remembering
 
-__all__ = ["find", "holds_secret", "redact", "redact_obj", "region_of", "remembering"]
+__all__ = ["Redacted", "find", "holds_secret", "redact", "redact_obj", "region_of", "remembering"]

@@ -82,9 +82,7 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
     t0 = time.perf_counter()
     chunks = await runtime.retrieve(kb_ids, turn.text) if kb_ids else []
     turn.timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
-    turn.trace["chunks"] = [
-        {"title": c.document_title, "heading": c.heading, "score": c.score, "text": c.text[:300]} for c in chunks
-    ]
+    turn.trace["chunks"] = [knowledge.trace_entry(c) for c in chunks]
     out = _Output(turn.mode)
     if not runtime.llm_available:
         for event in out.feed(knowledge.extractive_answer(chunks) or CANNOT_ANSWER):

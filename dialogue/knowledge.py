@@ -6,13 +6,16 @@ Retrieval itself is `knowledge.retrieval.retrieve` (sync, hybrid search).
 
 from __future__ import annotations
 
+import functools
 import re
 
+from conversations.redaction import Redacted, redact
 from dialogue.db import db
 from dialogue.events import Citation
 
 TOP_K = 4
 PASSAGE_CHARS = 700
+TRACE_CHARS = 300  # of each passage, in the turn's trace
 
 
 def _search(kb_ids: list[int], query: str, top_k: int) -> list:
@@ -31,6 +34,20 @@ async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
     if not kb_ids or not query.strip():
         return []
     return await db(_search)(kb_ids, query, top_k)
+
+
+def trace_entry(chunk) -> dict:
+    """A retrieved passage as the turn's trace records it (redacted, as all of a trace is)."""
+    title, heading, text = _redacted(chunk.document_title, chunk.heading, chunk.text[:TRACE_CHARS])
+    return {"title": title, "heading": heading, "score": chunk.score, "text": text}
+
+
+@functools.lru_cache(maxsize=4096)
+def _redacted(*texts: str) -> tuple[Redacted, ...]:
+    # The same passages come back turn after turn: each is searched for PII once per process, not
+    # every time a trace stores it (four passages were ~0.7 ms of a turn's CPU). They are the
+    # knowledge base's text, stored as it is, so keeping them here holds nobody's conversation.
+    return tuple(Redacted(redact(t)) for t in texts)
 
 
 def citations_in(text: str, chunks: list) -> list[Citation]:

@@ -91,13 +91,18 @@ def _resolve(spans):
 SECRETS = frozenset({"CARD", "SSN", "IBAN"})
 
 
+class Redacted(str):
+    """A text already redacted, e.g. a knowledge passage worked on once per process: `redact`
+    passes it through instead of searching it again on every turn that stores it."""
+
+
 def holds_secret(text: str) -> bool:
     """A card number, SSN or IBAN in `text`: never kept in long-term memory."""
     return any(kind in SECRETS for _, _, kind in find(text))
 
 
 def redact(text: str, *, region: str = "US", deep: bool = False, own_names: tuple[str, ...] = ()) -> str:
-    if not text:
+    if not text or (isinstance(text, Redacted) and not deep):
         return text
     memo = _memo.get()
     if memo is None:

@@ -13,6 +13,7 @@ from bots.schema import FlowSpec
 from conversations.models import ContactMemory, Conversation, Handoff, LlmCall, Message, TurnTrace
 from dialogue.events import Inbound
 from dialogue.turn import run_turn
+from knowledge.services import document_add_text, document_ingest
 from tests.dialogue.conftest import Talk, demo_snapshot, first
 from tests.fakes.openai_server import Reply
 
@@ -109,6 +110,21 @@ def test_card_numbers_and_ssns_never_reach_the_database(talk, fake_openai):
     assert "[CARD]" in blob and "[SSN]" in blob and "[EMAIL]" in blob
     for secret in ("4111 1111 1111 1111", "4111111111111111", "123-45-6789", "ann@example.com"):
         assert secret not in blob
+
+
+def test_knowledge_passages_in_the_trace_are_redacted_on_every_turn(acme_bot, tool_server, help_center, fake_openai):
+    text = "Questions about a refund? Write to refunds@acme.example or call Dana Smith on (415) 555-0132."
+    document_ingest(document_add_text(kb=help_center, title="Refund contacts", text=text).pk)
+    talk = Talk(acme_bot, demo_snapshot(tool_server, help_center))
+    for _ in range(2):  # the second turn meets a passage the first already worked on
+        assert first(talk.send("who do I contact about a refund?"), "message").citations
+    traces = TurnTrace.objects.filter(conversation=talk.conversation).order_by("turn")
+    assert traces.count() == 2
+    for trace in traces:
+        passage = next(c for c in trace.debug["chunks"] if c["title"] == "Refund contacts")
+        assert passage["text"].startswith("Questions about a refund? Write to [EMAIL]")
+        assert "[PHONE]" in passage["text"]
+        assert "refunds@acme.example" not in passage["text"] and "555-0132" not in passage["text"]
 
 
 def test_the_primary_model_failing_falls_back_to_the_next(acme_bot, tool_server, help_center, fake_openai):
