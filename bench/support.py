@@ -57,13 +57,12 @@ def setup_django() -> None:
 
 
 def freeze_heap() -> None:
-    """Leave what this process holds so far out of garbage collection: with Django loaded, a full
+    """The server's garbage-collection policy (config.heap), here too: with Django loaded, a full
     collection stalls the simulated callers or widgets ~70 ms, a pause that would be counted as
-    the platform's (the server does the same, config/asgi.py)."""
-    import gc
+    the platform's."""
+    from config import heap
 
-    gc.collect()
-    gc.freeze()
+    heap.settle()
 
 
 def seed_bot(yaml_text: str):

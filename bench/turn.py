@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import uvloop  # noqa: E402
-from support import bench_services, cpu_s, fake_openai, pct, setup_django, start_fake  # noqa: E402
+from support import bench_services, cpu_s, fake_openai, freeze_heap, pct, setup_django, start_fake  # noqa: E402
 
 TTFT_S = 0.05
 TURNS_SEQUENTIAL = 40
@@ -135,6 +135,7 @@ def main() -> None:
             fake, fake_url = start_fake(fake_openai(TTFT_S), env)
             os.environ |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
             bot, snapshot = seed()
+            freeze_heap()  # the engine runs here as in a web process, under the same collector policy
 
             async def run_all():
                 one = await sequential(bot, snapshot)

@@ -1,6 +1,5 @@
 """ASGI entry point: Django over HTTP, the chat and media-stream consumers over WebSocket."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -11,7 +10,7 @@ django_asgi = get_asgi_application()  # must run before importing anything that 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from channels_app.messaging.webhooks import MAX_BODY_BYTES  # noqa: E402
-from config import telemetry  # noqa: E402
+from config import heap, telemetry  # noqa: E402
 from config.bare_http import BareASGIHandler  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from dialogue import tokens  # noqa: E402
@@ -29,8 +28,4 @@ async def http(scope, receive, send):
 
 application = ProtocolTypeRouter({"http": http, "websocket": URLRouter(websocket_urlpatterns)})
 
-# A full garbage collection walks every tracked object: ~70 ms over what the imports above
-# create, a stall for every call and chat of this process whenever one comes mid-burst (the tail
-# of bench/voice.py and bench/chat_ws.py). Frozen, they are left out of collections (~3 ms).
-gc.collect()
-gc.freeze()
+heap.settle()  # after the imports above: what they created stays out of garbage collection
