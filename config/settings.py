@@ -296,6 +296,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the LLM SDK's HTTP client: a line per request at INFO
         "httpcore": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "twilio": {"level": "WARNING"},  # it logs every REST request at INFO

@@ -26,7 +26,7 @@ import openai
 from django.conf import settings
 
 from config import telemetry
-from dialogue import breaker, tokens
+from dialogue import breaker, sse, tokens
 
 ATTEMPTS_PER_MODEL = 2
 BACKOFF_BASE_S = 0.2
@@ -217,13 +217,13 @@ class Gateway:
         # `client.post` rather than `chat.completions.create`, with chunks left as dicts: `create`
         # walks every message through the SDK's TypedDict transform and builds a pydantic model
         # per streamed chunk, which profiling showed to be most of a turn's CPU (~60 µs a chunk,
-        # one chunk a token). Same endpoint, auth, SSE parser and error events.
+        # one chunk a token). Same endpoint, auth and error events; the events split by `dialogue.sse`.
         stream = await _client().post(
             "/chat/completions",
             body=kwargs,
             cast_to=object,
             stream=True,
-            stream_cls=openai.AsyncStream[object],
+            stream_cls=sse.Stream,
             options={"security": {"bearer_auth": True}},
         )
         text: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from asgiref.sync import async_to_sync
 
 from conversations.models import LlmCall, Message
@@ -98,3 +100,12 @@ def test_a_connection_opened_ahead_carries_the_first_question(acme_bot, tool_ser
     requests = fake_openai.requests[seen:]
     assert [r["path"] for r in requests] == ["/v1/models", "/v1/chat/completions"]
     assert requests[0]["connection"] == requests[1]["connection"]
+
+
+def test_the_llms_requests_are_not_logged_one_by_one(acme_bot, tool_server, fake_openai, caplog):
+    # At the default INFO level the SDK's HTTP client would write a line for every request: one
+    # per answer, on every process, drowning the lines an operator reads.
+    with caplog.at_level(logging.INFO):
+        assert first(_talk(acme_bot, tool_server).send("what is the returns policy?"), "message").text
+    assert fake_openai.chat_requests()
+    assert not [r for r in caplog.records if "HTTP Request" in r.getMessage()]

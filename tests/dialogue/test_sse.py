@@ -1,0 +1,68 @@
+"""The LLM stream's event reader (`dialogue.sse`) reads what the SDK's own decoder reads,
+however the network cuts the bytes; the streams of the other tests go through it end to end."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import given
+from hypothesis import strategies as st
+from openai._streaming import SSEDecoder  # the SDK's decoder, which dialogue.sse replaces
+
+from dialogue.sse import Decoder
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=40)
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from([None, "error", "thread.message.delta"]),
+        st.lists(TEXT, min_size=1, max_size=3),  # data lines
+        st.booleans(),  # a comment line first (a keep-alive)
+    ),
+    max_size=6,
+)
+
+
+def _wire(events, newline: str) -> bytes:
+    out = []
+    for name, lines, comment in events:
+        if comment:
+            out.append(f": keep-alive{newline}")
+        if name:
+            out.append(f"event: {name}{newline}")
+        out += [f"data: {line}{newline}" if i % 2 == 0 else f"data:{line}{newline}" for i, line in enumerate(lines)]
+        out.append(newline)
+    return "".join(out).encode()
+
+
+def _read(decoder, chunks: list[bytes]) -> list[tuple[str | None, str]]:
+    async def arrive():
+        for chunk in chunks:
+            yield chunk
+
+    async def collect():
+        return [(e.event, e.data) async for e in decoder.aiter_bytes(arrive())]
+
+    return asyncio.run(collect())
+
+
+@given(EVENTS, st.sampled_from(["\n", "\r\n"]), st.lists(st.integers(min_value=0, max_value=2000), max_size=12))
+def test_events_read_the_same_as_the_sdks_wherever_the_bytes_are_cut(events, newline, cuts):
+    body = _wire(events, newline)
+    at = sorted({c % (len(body) + 1) for c in cuts} | {0, len(body)})
+    chunks = [body[a:b] for a, b in zip(at, at[1:], strict=False) if b > a]
+    assert _read(Decoder(), chunks) == _read(SSEDecoder(), chunks)
+
+
+def test_a_chunk_of_the_chat_stream_parses_to_its_delta():
+    body = b'data: {"choices":[{"index":0,"delta":{"content":"Hel\\u00e9"}}]}\n\ndata: [DONE]\n\n'
+    [first, done] = asyncio.run(_events(body[:20], body[20:]))
+    assert first.json()["choices"][0]["delta"]["content"] == "Helé"
+    assert done.data == "[DONE]"
+
+
+async def _events(*chunks: bytes):
+    async def arrive():
+        for chunk in chunks:
+            yield chunk
+
+    return [e async for e in Decoder().aiter_bytes(arrive())]
