@@ -48,7 +48,9 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import orjson
 from django.conf import settings
+from django.db import connection
 from redis.exceptions import RedisError
 
 from bots.models import BotVersion, Secret, Workspace
@@ -238,7 +240,13 @@ class _Conversation:
     outbound: netguard.Policy
 
 
-_CONVERSATION_FIELDS = ("status", "channel", "workspace_id", "contact_id", "bot_version_id")
+# The turn's one read, as a plain statement: Django building this join cost ~0.5 ms of CPU on
+# every turn, before its LLM request, about five times what running it costs.
+_CONTEXT_SQL = f"""SELECT c.status, c.channel, c.workspace_id, c.contact_id, c.bot_version_id,
+       w.tool_allowed_hosts, w.allow_private_networks
+FROM {Conversation._meta.db_table} c JOIN {Workspace._meta.db_table} w ON w.id = c.workspace_id
+WHERE c.id = %s
+"""  # noqa: S608 - table names from the models, the id a parameter
 
 
 def prefetch_context(conversation_id: int) -> asyncio.Task:
@@ -255,12 +263,15 @@ def prefetch_context(conversation_id: int) -> asyncio.Task:
 def _context(conversation_id: int, nlu_model: bytes | None, with_memory: bool):
     """Everything the turn reads from the database, in one trip to the ORM thread (one query on
     a conversation's later turns; the first also reads the contact's memory)."""
-    row = (
-        Conversation.objects.filter(pk=conversation_id)
-        .values_list(*_CONVERSATION_FIELDS, "workspace__tool_allowed_hosts", "workspace__allow_private_networks")
-        .get()
+    with connection.cursor() as cursor:
+        cursor.execute(_CONTEXT_SQL, [conversation_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(f"No conversation {conversation_id}.")
+    hosts = row[-2]  # JSON comes back as text from a plain cursor
+    workspace = Workspace(
+        tool_allowed_hosts=orjson.loads(hosts) if isinstance(hosts, str) else hosts, allow_private_networks=row[-1]
     )
-    workspace = Workspace(tool_allowed_hosts=row[-2], allow_private_networks=row[-1])
     conversation = _Conversation(conversation_id, *row[:-2], netguard.Policy.for_workspace(workspace))
     if nlu_model is None and conversation.bot_version_id:
         nlu_model = _version_model(conversation.bot_version_id)
