@@ -179,7 +179,7 @@ def test_the_gullible_model_would_obey_unfenced_text(fake_openai):
 def test_a_poisoned_knowledge_document_does_not_change_the_reply(acme_bot, tool_server, shop, fake_openai):
     question = "how long does shipping to islands take?"
     clean = Talk(acme_bot, demo_snapshot(tool_server, shop)).say(question)
-    document_ingest(document_add_text(kb=shop, title="Islands", text=POISON).pk)
+    assert document_ingest(document_add_text(kb=shop, title="Islands", text=POISON).pk) == "ingested"
     poisoned_talk = Talk(acme_bot, demo_snapshot(tool_server, shop))
     poisoned = poisoned_talk.say(question)
 
