@@ -11,7 +11,11 @@ and talks over the answer (barge-in).
 Measured by the caller, like Twilio would see it — the headline figures:
 * end of speech → first audio frame: last voiced frame sent → first `media` of the answer;
 * platform share = that minus the injected delays (250 + 350 + 150 ms): an upper bound of our
-  cost, since it also holds the loopback hops, the fakes' own work and this process's lag;
+  cost, since it also holds the loopback hops, the fakes' own work and this process's lag. The
+  reply starts at the caller's pause (after 150 ms of silence the pipeline asks the fake for the
+  transcript so far, which it answers at once), so part of the 250 ms of STT endpointing is
+  overlapped and the share can be below zero: it is the experienced wait measured against the
+  vendors' delays end to end;
 * barge-in → clear: first frame of the interrupting speech sent → `clear` received;
 * TTS first byte → caller's first frame: the fake TTS marks the first bytes of each answer with
   its request number and prints when it sent them (bench/stamped_tts.py); the caller finds the

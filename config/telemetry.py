@@ -175,7 +175,7 @@ def llm_recorder(record):
     (back-dated by its latency) and a failure counts as a vendor error."""
 
     def record_call(call: dict) -> None:
-        if call.get("outcome") not in (None, "ok", "breaker_open"):
+        if call.get("outcome") not in (None, "ok", "breaker_open", "cancelled"):
             metrics.VENDOR_ERRORS.labels("llm", call.get("model", "")).inc()
         if _tracer is not None:
             _llm_span(call)

@@ -155,13 +155,18 @@ class LlmCall(models.Model):
         OK = "ok", "OK"
         FELL_BACK = "fell_back", "Failed, fell back to the next model"
         BREAKER_OPEN = "breaker_open", "Skipped: circuit breaker open"
+        CANCELLED = "cancelled", "Cancelled: the reply was no longer wanted"
         ERROR = "error", "Error"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="llm_calls", null=True, blank=True
     )
     turn = models.PositiveIntegerField(default=0)
-    purpose = models.CharField(max_length=20, default="reply", help_text="reply, classify, summary, memory")
+    purpose = models.CharField(
+        max_length=20,
+        default="reply",
+        help_text="reply, classify, summary, memory; speculative: a reply prepared in a pause and dropped unspoken",
+    )
     model = models.CharField(max_length=100)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)

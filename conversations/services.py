@@ -90,10 +90,7 @@ def record_turn(
         timings={k: round(v, 2) for k, v in timings.items()},
         debug=redact_obj(trace),
     )
-    calls = [
-        LlmCall(conversation=conversation, turn=turn, **{k: v for k, v in c.items() if k in _LLM_FIELDS})
-        for c in llm_calls
-    ]
+    calls = _llm_call_rows(conversation, turn, llm_calls)
     fields = {}
     if counted:
         fields["turn_count"] = F("turn_count") + 1
@@ -128,6 +125,19 @@ def record_turn(
         if status != previous_status and status == Conversation.Status.ENDED:
             announce.conversation_ended(conversation_id)  # sent to outside systems after commit
     return [m.pk for m in bots]
+
+
+def record_llm_calls(*, conversation_id: int, turn: int, llm_calls: list[dict]) -> None:
+    """Store LLM attempts that belong to no stored turn (a speculative reply that was dropped):
+    their tokens count in usage and cost all the same."""
+    LlmCall.objects.bulk_create(_llm_call_rows(Conversation(pk=conversation_id), turn, llm_calls))
+
+
+def _llm_call_rows(conversation: Conversation, turn: int, llm_calls: list[dict]) -> list[LlmCall]:
+    return [
+        LlmCall(conversation=conversation, turn=turn, **{k: v for k, v in c.items() if k in _LLM_FIELDS})
+        for c in llm_calls
+    ]
 
 
 _LLM_FIELDS = {"model", "purpose", "input_tokens", "output_tokens", "ttft_ms", "latency_ms", "outcome", "error"}

@@ -167,7 +167,7 @@ class Gateway:
                 self.record({"model": model, "purpose": purpose, "outcome": "breaker_open"})
                 continue
             for attempt in range(ATTEMPTS_PER_MODEL):
-                streamed = False
+                streamed: list[str] = []
                 started = time.perf_counter()
                 call = {"model": model, "purpose": purpose}
                 try:
@@ -175,12 +175,20 @@ class Gateway:
                         if isinstance(item, str):
                             if not streamed:
                                 call["ttft_ms"] = (time.perf_counter() - started) * 1000
-                            streamed = True
+                            streamed.append(item)
                         yield item
                     call.update(latency_ms=(time.perf_counter() - started) * 1000, outcome="ok")
                     self.record(call)
                     await breaker.record_success(model, permit)
                     return
+                except (asyncio.CancelledError, GeneratorExit):
+                    # The reply is no longer wanted (barge-in, a speculative reply dropped): its
+                    # tokens are spent all the same, so the attempt is recorded, counted as OpenAI would.
+                    call.update(latency_ms=(time.perf_counter() - started) * 1000, outcome="cancelled")
+                    call.setdefault("input_tokens", tokens.count_messages(messages, model))
+                    call.setdefault("output_tokens", tokens.count("".join(streamed), model))
+                    self.record(call)
+                    raise
                 except Exception as exc:  # any failure falls back: an outage never reaches the user
                     retryable = isinstance(exc, RETRYABLE)
                     final = streamed or not retryable or attempt == ATTEMPTS_PER_MODEL - 1

@@ -52,6 +52,10 @@ async def _no_secrets(names: list[str]) -> dict[str, netguard.BoundSecret]:
     return {}
 
 
+async def _at_once() -> None:
+    pass
+
+
 @dataclass
 class Runtime:
     snapshot: BotSnapshot
@@ -61,12 +65,16 @@ class Runtime:
     secrets: Callable[[list[str]], Awaitable[dict[str, netguard.BoundSecret]]] = _no_secrets
     outbound: netguard.Policy = netguard.Policy()  # the workspace's rules for where tools may call
     llm_calls: list[dict] = field(default_factory=list)  # one per attempt, for LlmCall rows
+    # Awaited before anything that acts on the world (a tool call): a speculative turn waits
+    # there for its confirmation (dialogue.turn).
+    before_effects: Callable[[], Awaitable[None]] = _at_once
 
     def __post_init__(self):
         self.gateway = gateway.Gateway(self.llm_calls.append)
 
     async def call_tool(self, spec: ToolSpec, arguments: dict) -> ToolResult:
         """Call a declared tool with the workspace's secrets it lists, under the workspace's rules."""
+        await self.before_effects()
         return await run_tool(spec, arguments, secrets=await self.secrets(spec.secrets), policy=self.outbound)
 
     @property

@@ -15,6 +15,7 @@
         delivery: str = "",                   # "pending": the bot's messages still have to be sent (messaging)
         on_saved: Callable[[list[int]], None] | None = None,  # ids of the bot's stored messages, in order
         context: asyncio.Task | None = None,  # prefetch_context(...) started earlier (voice)
+        go_ahead: asyncio.Future | None = None,  # a speculative turn: True confirms it, False drops it
     ) -> AsyncIterator[Event]
 
 * One turn per conversation at a time: a Redis lock; a second caller waits up to
@@ -28,6 +29,11 @@
   holds `flow`/`node` reached and the `path`, `slots_before`/`slots_after`, `intent` and
   `confidence`, retrieved `chunks` with scores, `tools` with arguments and results,
   `rules_checked` and `rule_fired`; its `timings` the milliseconds per step.
+* Speculative (`go_ahead` given): the turn runs on a transcript that may still change (a call
+  starts it when the caller pauses, before the pause is long enough to end their turn). It
+  reasons and streams as usual, but calls no tool and stores nothing until `go_ahead` is True;
+  if it is False, or the turn is cancelled first, it leaves no trace but its `LlmCall` rows
+  (purpose `speculative`: the tokens were spent) and the session state stays as it was.
 * The conversation's stored status decides whether the bot speaks: while it is `handed_off`
   the user's messages are recorded and nothing is answered.
 * `prefetch_context(conversation_id)` reads what a turn needs from the database ahead of it: a
@@ -45,7 +51,7 @@ import contextlib
 import secrets as _secrets
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
@@ -335,6 +341,7 @@ async def run_turn(
     delivery: str = "",
     on_saved: Callable[[list[int]], None] | None = None,
     context: asyncio.Task | None = None,
+    go_ahead: asyncio.Future | None = None,
 ) -> AsyncIterator[Event]:
     cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
     started = time.perf_counter()
@@ -358,6 +365,7 @@ async def run_turn(
             retrieve=knowledge.retrieve,
             secrets=_secret_loader(conv.workspace_id),
             outbound=conv.outbound,
+            before_effects=_confirmation(go_ahead),
         )
         turn = Turn(snapshot, state, inbound, runtime, mode=mode)
         stored = {id(m) for m in state.history}  # redacted by the turns that stored them
@@ -368,18 +376,47 @@ async def run_turn(
             async for event in turn.run():
                 delivered.track(event)
                 yield event
+            await runtime.before_effects()
             completed = True
         finally:
             # Shielded: a second cancellation (the caller hanging up mid-save) must not lose the turn.
-            finishing = True  # _finish releases the lock
-            await asyncio.shield(
-                _finish(
-                    conv, snapshot, turn, delivered, completed, started, on_trace, delivery, on_saved, token, stored
+            finishing = True  # _finish and _drop release the lock
+            if go_ahead is not None and not _confirmed(go_ahead):
+                await asyncio.shield(_drop(cid, turn, token))
+            else:
+                await asyncio.shield(
+                    _finish(
+                        conv, snapshot, turn, delivered, completed, started, on_trace, delivery, on_saved, token, stored
+                    )
                 )
-            )
     finally:
         if not finishing:
             await asyncio.shield(_release(cid, token))
+
+
+def _confirmation(go_ahead: asyncio.Future | None) -> Callable[[], Awaitable[None]]:
+    """What a turn awaits before its first effect on the world: nothing, or for a speculative
+    turn its confirmation (a turn that is dropped instead never gets past this)."""
+
+    async def confirmed() -> None:
+        # Shielded: cancelling the turn must not cancel the future its caller will still settle.
+        if go_ahead is not None and not await asyncio.shield(go_ahead):
+            raise asyncio.CancelledError("speculative turn dropped")
+
+    return confirmed
+
+
+def _confirmed(go_ahead: asyncio.Future) -> bool:
+    return go_ahead.done() and not go_ahead.cancelled() and go_ahead.result() is True
+
+
+async def _drop(conversation_id: int, turn: Turn, token: str) -> None:
+    """A speculative turn that was not confirmed: keep the cost of its LLM calls, nothing else."""
+    try:
+        if calls := [{**c, "purpose": "speculative"} for c in turn.runtime.llm_calls]:
+            await db(services.record_llm_calls)(conversation_id=conversation_id, turn=turn.state.turns, llm_calls=calls)
+    finally:
+        await _release(conversation_id, token)
 
 
 async def _finish(

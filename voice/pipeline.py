@@ -3,6 +3,13 @@
     caller audio ─▶ VAD (barge-in, end of speech) ─▶ STT stream ─▶ end of utterance
         ─▶ dialogue turn (voice mode) ─▶ sentences ─▶ Speaker (TTS, media + marks) ─▶ Twilio
 
+The reply starts before the caller's turn is known to be over. After a short pause
+(`SPECULATE_AFTER_S`) the pipeline asks the STT for the final transcript of what was said so far
+and starts a speculative turn on it: the LLM works while the pause lengthens into the bot's
+endpointing pause. That confirms the turn, and only then is anything spoken, stored or any tool
+called. If the caller goes on talking, the turn is dropped and their words are added to what
+they said; the next pause starts again on the whole.
+
 No frame crosses the channel layer or the database: frames go from the socket into the VAD and
 onto the STT queue. Stored are only events: the engine's messages, the call's outcome and one
 row of latency figures per turn.
@@ -25,13 +32,17 @@ from dialogue.turn import prefetch_context, record_interrupted, run_turn
 from voice import services, telephony, tts, twiml
 from voice.models import Call
 from voice.speaker import Reply, Speaker, Timing
-from voice.stt import STT_PROVIDERS, SpeechStarted, SttDisconnected, Transcript, UtteranceEnd
+from voice.stt import FINALIZE, STT_PROVIDERS, SpeechStarted, SttDisconnected, Transcript, UtteranceEnd
 from voice.vad import SpeechDetector, is_back_channel
 
 log = logging.getLogger(__name__)
 
 AUDIO_BACKLOG_FRAMES = 250  # 5 s of caller audio kept while the STT stream reconnects
 CONTEXT_FRESH_S = 10.0  # a turn reads its context again when the prefetched read is older than this
+# A pause this long after words starts a speculative reply. Longer waits less often on a pause
+# inside a sentence (a dropped reply still costs its LLM tokens); shorter answers sooner.
+SPECULATE_AFTER_S = 0.15
+SPOKEN_FRAMES = 3  # 60 ms of voiced audio: words, not a click, for finalizing or going on after a pause
 GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 STT_LOST = "Sorry, I'm having trouble hearing you."
 TIME_LIMIT = "We have reached the time limit for this call. Goodbye."
@@ -61,6 +72,8 @@ class CallPipeline:
         self._dtmf_timer: asyncio.TimerHandle | None = None
         self._narrowing: asyncio.Task | None = None
         self._context: tuple[float, asyncio.Task] | None = None  # read when the caller began speaking
+        self._unfinalized = False  # words since the STT last gave a final transcript on request
+        self._speculation: asyncio.Future | None = None  # the speculative turn's go-ahead, while pending
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -88,19 +101,39 @@ class CallPipeline:
 
     @property
     def busy(self) -> bool:
-        return (self._turn is not None and not self._turn.done()) or self.speaker.speaking
+        """A confirmed turn is running or the bot is speaking: the caller would be talking over it."""
+        return (self._turn is not None and not self._turn.done() and self._speculation is None) or self.speaker.speaking
+
+    @property
+    def _idle(self) -> bool:
+        return (self._turn is None or self._turn.done()) and not self.speaker.speaking
 
     # --- inbound frames ------------------------------------------------------------------------
     async def on_audio(self, frame: bytes) -> None:
         if self.audio.full():
             self.audio.get_nowait()  # STT is reconnecting: keep the most recent audio
         self.audio.put_nowait(frame)
-        if self.vad.feed(frame):
+        onset = self.vad.feed(frame)
+        if self.vad.run:
             self._last_input_at = time.monotonic()
-            if self.busy:
+            if self.vad.run >= SPOKEN_FRAMES:
+                self._unfinalized = True
+                if self._speculation is not None:
+                    self._drop_speculation()  # the caller goes on: that was a pause, not the end
+            if onset and self.busy:
                 await self._barge_in("vad")
-        elif self.vad.run:
-            self._last_input_at = time.monotonic()
+        elif self._unfinalized or self._speculation is not None:
+            self._in_pause()
+
+    def _in_pause(self) -> None:
+        quiet = time.monotonic() - self.vad.last_voiced_at
+        if self._speculation is not None:
+            if quiet >= self.voice.endpointing_ms / 1000:
+                self._confirm_speculation()  # the bot's endpointing pause, by our own VAD
+        elif quiet >= SPECULATE_AFTER_S:
+            self._unfinalized = False
+            if not self.busy and self.voice.endpointing_ms / 1000 > SPECULATE_AFTER_S and not self.audio.full():
+                self.audio.put_nowait(FINALIZE)
 
     def on_mark(self, name: str) -> None:
         self.speaker.mark_returned(name)
@@ -145,7 +178,7 @@ class CallPipeline:
                 retried = True
 
     async def _on_stt(self, event) -> None:
-        if (isinstance(event, SpeechStarted) or (isinstance(event, Transcript) and event.text)) and not self.busy:
+        if (isinstance(event, SpeechStarted) or (isinstance(event, Transcript) and event.text)) and self._idle:
             self._prefetch()
         if isinstance(event, Transcript) and event.text:
             self._last_input_at = time.monotonic()
@@ -154,19 +187,46 @@ class CallPipeline:
                 return  # "uh-huh" while the bot talks is listening, not a turn
             if talking_over:
                 await self._barge_in("transcript")
+            if self._speculation is not None:
+                self._drop_speculation()  # more words: the speculative reply answers too little
             if event.is_final:
                 self._heard_parts.append(event.text)
         elif isinstance(event, SpeechStarted):
             if self.busy and self.vad.sensitivity.speech_started_interrupts:
                 await self._barge_in("speech_started")
             return
-        if (
-            isinstance(event, UtteranceEnd) or (isinstance(event, Transcript) and event.speech_final)
-        ) and self._heard_parts:
+        if isinstance(event, Transcript) and event.from_finalize:
+            # What was said up to the pause, not the end of the caller's turn (whatever its flags say).
+            if self._heard_parts and self._speculation is None and not self.busy:
+                self._speculate()
+            return
+        ended = isinstance(event, UtteranceEnd) or (isinstance(event, Transcript) and event.speech_final)
+        if ended and self._speculation is not None:
+            self._confirm_speculation()
+        elif ended and self._heard_parts:
             text, self._heard_parts = " ".join(self._heard_parts), []
             now = time.monotonic()
             timing = Timing(speech_end=self.vad.last_voiced_at or now, transcript=now, turn_start=now)
             self._start_turn(Inbound(kind="text", text=text), timing)
+
+    def _speculate(self) -> None:
+        """Start the reply to what was said so far; it waits to be confirmed before it speaks."""
+        now = time.monotonic()
+        timing = Timing(speech_end=self.vad.last_voiced_at or now, transcript=now, turn_start=now)
+        go_ahead = asyncio.get_running_loop().create_future()
+        self._start_turn(Inbound(kind="text", text=" ".join(self._heard_parts)), timing, go_ahead=go_ahead)
+        self._speculation = go_ahead
+
+    def _confirm_speculation(self) -> None:
+        go_ahead, self._speculation = self._speculation, None
+        self._heard_parts = []  # the confirmed turn answers them
+        go_ahead.set_result(True)
+
+    def _drop_speculation(self) -> None:
+        go_ahead, self._speculation = self._speculation, None
+        go_ahead.set_result(False)  # it stores nothing: the caller's words stay in _heard_parts
+        if self._turn is not None:
+            self._turn.cancel()
 
     def _prefetch(self) -> None:
         """The caller started speaking to a quiet bot: read the coming turn's context now, so the
@@ -182,18 +242,21 @@ class CallPipeline:
         return self._context[1] if self._context is not None else None
 
     # --- turns -------------------------------------------------------------------------------
-    def _start_turn(self, inbound: Inbound, timing: Timing, *, kind: str = "speech") -> None:
+    def _start_turn(
+        self, inbound: Inbound, timing: Timing, *, kind: str = "speech", go_ahead: asyncio.Future | None = None
+    ) -> None:
         if self._ending:
             return
+        if self._speculation is not None:
+            self._drop_speculation()
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()  # a new input supersedes a reply still being prepared
         if inbound.event != "silence_timeout":
             self._reprompts = 0
-        self._turn = asyncio.create_task(self._run_turn(inbound, timing, kind))
+        self._turn = asyncio.create_task(self._run_turn(inbound, timing, kind, go_ahead))
 
-    async def _run_turn(self, inbound: Inbound, timing: Timing, kind: str) -> None:
+    async def _run_turn(self, inbound: Inbound, timing: Timing, kind: str, go_ahead: asyncio.Future | None) -> None:
         reply = self._reply = Reply()
-        index = self._turns = self._turns + 1
         # The greeting, the entry flow's opening messages and silence reprompts are fixed texts
         # of this bot version: their audio is cached, so they are synthesised once, not per call.
         fixed = inbound.kind == "event"
@@ -201,10 +264,10 @@ class CallPipeline:
             await self._narrowing  # the interrupted reply is stored as heard before the next turn
             self._narrowing = None
         sentences: asyncio.Queue = asyncio.Queue()
-        player = asyncio.create_task(self.speaker.play(reply, sentences, timing, cache=fixed))
+        player = asyncio.create_task(self._play_when_confirmed(go_ahead, reply, sentences, timing, cache=fixed))
         after = None
         try:
-            async for event in telemetry.voice_turn(timing, self._engine(inbound)):
+            async for event in telemetry.voice_turn(timing, self._engine(inbound, go_ahead)):
                 if isinstance(event, SentenceEnd) and event.text.strip():
                     sentences.put_nowait(event.text)
                 elif isinstance(event, Handoff | End):
@@ -213,25 +276,38 @@ class CallPipeline:
             await player
         except asyncio.CancelledError:
             player.cancel()
-            await self._store_turn(index, kind, timing, interrupted=True)
+            if go_ahead is None or (go_ahead.done() and go_ahead.result()):
+                await self._store_turn(kind, timing, interrupted=True)
             raise
         except Exception:
             log.exception("the dialogue turn failed")
             player.cancel()
+            if go_ahead is not None and not await asyncio.shield(go_ahead):
+                return  # the caller was still talking: their next pause starts a new turn
             after = End(reason="error")
             await self.speaker.say(Reply(), "Sorry, something went wrong on our side.")
-        await self._store_turn(index, kind, timing, interrupted=False)
+        await self._store_turn(kind, timing, interrupted=False)
         if after is not None:
             await self.speaker.idle.wait()  # the caller hears the last words before we act
             await AFTER_TURN[type(after)](self, after)
 
-    def _engine(self, inbound: Inbound):
+    async def _play_when_confirmed(self, go_ahead: asyncio.Future | None, *args, **kwargs) -> None:
+        if go_ahead is None or await asyncio.shield(go_ahead):  # cancelling the player leaves it to settle
+            await self.speaker.play(*args, **kwargs)
+
+    def _engine(self, inbound: Inbound, go_ahead: asyncio.Future | None):
         context, self._context = self._fresh_context(), None
         return run_turn(
-            self.ctx.snapshot, conversation_id=self.ctx.conversation_id, inbound=inbound, mode="voice", context=context
+            self.ctx.snapshot,
+            conversation_id=self.ctx.conversation_id,
+            inbound=inbound,
+            mode="voice",
+            context=context,
+            go_ahead=go_ahead,
         )
 
-    async def _store_turn(self, index: int, kind: str, timing: Timing, *, interrupted: bool) -> None:
+    async def _store_turn(self, kind: str, timing: Timing, *, interrupted: bool) -> None:
+        index = self._turns = self._turns + 1
         telemetry.voice_spans(timing)
         if timing.turn_start is None:
             return  # the call's opening, not an answer to the caller

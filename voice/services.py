@@ -162,7 +162,7 @@ def call_turn_record(*, call_id: int, conversation_id: int, index: int, since, f
     a classification or of a failed attempt), so the engine's own work counts as ours."""
     calls = LlmCall.objects.filter(
         conversation_id=conversation_id, created_at__gte=since, purpose__in=("reply", "classify")
-    )
+    ).exclude(outcome=LlmCall.Outcome.CANCELLED)
     llm = sum((c.ttft_ms if c.outcome == LlmCall.Outcome.OK and c.ttft_ms is not None else c.latency_ms) for c in calls)
     total = figures["first_audio_ms"]
     vendor = sum(v for v in (figures["stt_ms"], llm, figures["tts_first_byte_ms"]) if v is not None)

@@ -28,6 +28,9 @@ from bots.schema import VoiceSettings
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 4  # Deepgram closes an idle stream after ~10 s without audio or KeepAlive
+# Put on the audio queue, it asks the provider for the final transcript of the audio sent so far
+# now, rather than after its endpointing pause (Deepgram's `Finalize`).
+FINALIZE = object()
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Transcript:
     text: str
     is_final: bool
     speech_final: bool  # endpointing saw the end of the caller's turn
+    from_finalize: bool = False  # answers a FINALIZE: the audio so far, not a turn's end
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ async def _listen(voice: VoiceSettings) -> AsyncIterator[AsyncV1SocketClient]:
 
 
 async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIterator[SttEvent]:
-    """Transcribe mu-law 8 kHz frames taken from `audio` (None ends the stream)."""
+    """Transcribe mu-law 8 kHz frames taken from `audio` (None ends the stream, FINALIZE asks for
+    the final transcript of what was sent so far)."""
     closing = False
     try:
         async with _listen(voice) as conn:
@@ -111,13 +116,15 @@ async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIt
                     # Frames that queued up while we were sending go out as one message:
                     # fewer, larger sends when busy, no added delay when not.
                     batch = [frame]
-                    while frame is not None and not audio.empty():
+                    while frame is not None and frame is not FINALIZE and not audio.empty():
                         frame = audio.get_nowait()
                         batch.append(frame)
-                    chunk = b"".join(f for f in batch if f)
+                    chunk = b"".join(f for f in batch if isinstance(f, bytes))
                     if chunk:
                         await conn.send_media(chunk)  # never empty: b"" would end the stream
-                    if frame is None:
+                    if frame is FINALIZE:
+                        await conn.send_finalize()
+                    elif frame is None:
                         closing = True
                         await conn.send_close_stream()
                         return
@@ -128,9 +135,11 @@ async def deepgram_stream(voice: VoiceSettings, audio: asyncio.Queue) -> AsyncIt
                     if isinstance(msg, ListenV1Results):
                         alt = msg.channel.alternatives[0] if msg.channel.alternatives else None
                         if alt is not None and alt.transcript:
-                            yield Transcript(alt.transcript, bool(msg.is_final), bool(msg.speech_final))
-                        elif msg.speech_final:
-                            yield Transcript("", True, True)
+                            yield Transcript(
+                                alt.transcript, bool(msg.is_final), bool(msg.speech_final), bool(msg.from_finalize)
+                            )
+                        elif msg.speech_final or msg.from_finalize:
+                            yield Transcript("", True, bool(msg.speech_final), bool(msg.from_finalize))
                     elif isinstance(msg, ListenV1SpeechStarted):
                         yield SpeechStarted()
                     elif isinstance(msg, ListenV1UtteranceEnd):

@@ -5,6 +5,9 @@ mu-law audio in, JSON `Results` / `SpeechStarted` / `UtteranceEnd` / `Metadata` 
 recognise words: it detects speech by energy and, when a stretch of speech is followed by
 `final_delay` seconds of silence, answers the next scripted transcript. Tests script what the
 caller "said" with `fake.say(...)`; faults: `reject` handshakes, `drop()` live connections.
+`Finalize` answers the utterance in progress at once (`from_finalize`, not `speech_final`); the
+endpointing pause, if it follows, then ends the turn with an empty `speech_final` result. Speech
+after a `Finalize` is a new utterance: the next scripted transcript.
 
 It also answers the pre-recorded API, `POST /v1/listen` with the audio file as the body: the
 response is Deepgram's JSON (`results.channels[0].alternatives[0].transcript`) holding the next
@@ -41,6 +44,8 @@ class FakeDeepgram(FakeVendor):
         self.interim_delay = interim_delay
         self.connections: list[dict] = []  # one record per accepted connection: query, headers
         self.finals_sent: list[tuple[float, str]] = []
+        self.finalize_requests: list[float] = []  # when each `Finalize` came (monotonic)
+        self.turn_ends_sent: list[float] = []  # when endpointing sent each `speech_final`
         self.reject = 0  # refuse this many upcoming handshakes (HTTP 503)
         self._script: deque[Utterance] = deque()
         self.prerecorded: list[dict] = []  # one record per POST /v1/listen: query, headers, audio bytes
@@ -73,6 +78,8 @@ class FakeDeepgram(FakeVendor):
         self.prerecorded.clear()
         self.connections.clear()
         self.finals_sent.clear()
+        self.finalize_requests.clear()
+        self.turn_ends_sent.clear()
         self.reject = 0
         self.final_delay = 0.25
         self.interim_delay = 0.12
@@ -178,8 +185,10 @@ class _Session:
 
     async def _control(self, msg: dict) -> bool:
         kind = msg.get("type")
-        if kind == "Finalize" and self.in_speech:
-            self._final(from_finalize=True)
+        if kind == "Finalize":
+            self.fake.finalize_requests.append(time.monotonic())
+            if self.in_speech:
+                self._finalize()
         elif kind == "CloseStream":
             meta = {"type": "Metadata", "request_id": "fake", "duration": self.audio_s, "channels": 1}
             await self._emit(meta)
@@ -208,14 +217,23 @@ class _Session:
                 self.timers = [loop.call_later(3600, lambda: None)]
         self.timers.append(loop.call_later(self.fake.final_delay, self._final))
 
-    def _final(self, from_finalize: bool = False):
+    def _finalize(self):
+        self.timers[0].cancel()  # the interim: its words are final now
+        self.in_speech = False
+        text, self.utterance = self.utterance.text, None
+        self.fake.finals_sent.append((time.monotonic(), text))
+        self._results(text, True, False, from_finalize=True)
+
+    def _final(self):
         for t in self.timers:
             t.cancel()
         self.timers = []
         self.in_speech = False
         text = self.utterance.text if self.utterance else ""
-        self.fake.finals_sent.append((time.monotonic(), text))
-        self._results(text, True, True, from_finalize)
+        if text:
+            self.fake.finals_sent.append((time.monotonic(), text))
+        self.fake.turn_ends_sent.append(time.monotonic())
+        self._results(text, True, True)
         if self.query.get("utterance_end_ms"):
             self._spawn({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": round(self.audio_s, 3)})
 
