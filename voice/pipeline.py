@@ -42,7 +42,7 @@ CONTEXT_FRESH_S = 10.0  # a turn reads its context again when the prefetched rea
 # A pause this long after words starts a speculative reply. Longer waits less often on a pause
 # inside a sentence (a dropped reply still costs its LLM tokens); shorter answers sooner.
 SPECULATE_AFTER_S = 0.15
-SPOKEN_FRAMES = 3  # 60 ms of voiced audio: words, not a click, for finalizing or going on after a pause
+SPOKEN_FRAMES = 3  # 60 ms of voiced audio: worth asking the STT about at the next pause
 GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 STT_LOST = "Sorry, I'm having trouble hearing you."
 TIME_LIMIT = "We have reached the time limit for this call. Goodbye."
@@ -117,9 +117,9 @@ class CallPipeline:
         if self.vad.run:
             self._last_input_at = time.monotonic()
             if self.vad.run >= SPOKEN_FRAMES:
+                # Sound, maybe words: the next pause asks for a transcript. Only words drop a
+                # speculative reply (_on_stt): a noisy line must not start and drop one after another.
                 self._unfinalized = True
-                if self._speculation is not None:
-                    self._drop_speculation()  # the caller goes on: that was a pause, not the end
             if onset and self.busy:
                 await self._barge_in("vad")
         elif self._unfinalized or self._speculation is not None:

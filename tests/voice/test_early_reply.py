@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 
 from conversations.models import LlmCall
 from tests.fakes.openai_server import Reply
+from tests.fakes.twilio_client import noise_burst
 from tests.voice.conftest import BOT_NUMBER, BOT_YAML, publish
 from tests.voice.test_calls import messages
 from voice.models import Call, CallTurn
@@ -88,3 +89,21 @@ async def test_a_caller_who_goes_on_after_a_pause_gets_one_answer_to_all_they_sa
     assert await llm_purposes(call.call_sid) == ["speculative", "reply"]
     turns = await sync_to_async(list)(CallTurn.objects.filter(call__call_sid=call.call_sid, input_kind="speech"))
     assert len(turns) == 1 and not turns[0].interrupted
+
+
+async def test_a_cough_during_the_pause_does_not_drop_the_reply(fakes, unhurried_bot, place_call):
+    openai, deepgram, elevenlabs, twilio = fakes
+    deepgram.final_delay = 3.0
+    call = await place_call()
+    await call.wait_quiet()
+    requests_before = len(openai.chat_requests())
+
+    deepgram.say("What are your opening hours?", "")  # the cough has no words
+    await call.say("what_are_your_opening_hours", trailing_silence=0.3)
+    await call.send_audio(noise_burst(200))
+    await call.wait_for(lambda: "You asked: What are your opening hours?" in elevenlabs.texts())
+    await call.wait_quiet()
+
+    assert len(openai.chat_requests()) == requests_before + 1  # one reply, prepared once
+    await call.hang_up()
+    assert await llm_purposes(call.call_sid) == ["reply"]
