@@ -14,6 +14,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
@@ -41,7 +42,12 @@ class SessionState:
 
     def to_json(self) -> str:
         """The state as stored: its JSON, encrypted."""
-        return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(json.dumps(asdict(self)).encode()).decode()
+        try:
+            # orjson writes a dataclass as `asdict` + `json` would, ~100 times faster (every turn).
+            body = orjson.dumps(self)
+        except TypeError:  # what only `json` takes: a number answer past 64 bits, a key not a string
+            body = json.dumps(asdict(self)).encode()
+        return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(body).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> SessionState:
@@ -50,7 +56,7 @@ class SessionState:
             data = json.loads(raw)
         else:
             try:
-                data = json.loads(_fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(raw))
+                data = json.loads(_fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(raw))  # big integers stay exact
             except InvalidToken:
                 log.warning("session state unreadable (FIELD_ENCRYPTION_KEY changed?): starting afresh")
                 data = {}

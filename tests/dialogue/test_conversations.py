@@ -331,3 +331,32 @@ def test_memory_of_a_contact_reaches_a_later_conversation(acme_bot, tool_server,
     later.say("what is the returns policy?")
     system = fake_openai.chat_requests()[-1]["body"]["messages"][0]["content"]
     assert "from earlier conversations" in system and "order_id: 1001" in system
+
+
+def test_a_long_number_answer_is_kept_exactly_between_turns(acme_bot, tool_server, fake_openai):
+    flow = FlowSpec.model_validate(
+        {
+            "name": "Claim",
+            "is_entry": True,
+            "graph": {
+                "entry": "ask_reference",
+                "nodes": [
+                    {
+                        "id": "ask_reference",
+                        "kind": "ask",
+                        "slot": "reference",
+                        "type": "number",
+                        "prompt": "Reference?",
+                        "next": "ask_name",
+                    },
+                    {"id": "ask_name", "kind": "ask", "slot": "name", "prompt": "Your name?", "next": "done"},
+                    {"id": "done", "kind": "message", "text": "Claim {{ reference }} for {{ name }}."},
+                ],
+            },
+        }
+    )
+    talk = Talk(acme_bot, demo_snapshot(tool_server).model_copy(update={"flows": [flow]}))
+    assert talk.say("hello") == "Reference?"
+    # 25 digits: past a 64-bit integer, the session state in Redis must still hold it exactly.
+    assert talk.say("1234567890123456789012345") == "Your name?"
+    assert talk.say("Ada") == "Claim 1234567890123456789012345 for Ada."
