@@ -19,10 +19,25 @@ def _keys(model: str) -> tuple[str, str, str]:
     return f"{base}:fails", f"{base}:open_until", f"{base}:probe"
 
 
-async def _read(model: str) -> tuple[str, bool]:
-    """(state, clean): clean = no failure on record either, so a success has nothing to reset."""
-    fails_key, open_key, _ = _keys(model)
-    fails, open_until = await redis_client().mget(fails_key, open_key)
+def reading_keys(models) -> list[str]:
+    """The keys whose values, read along with other work (a turn reads them with its lock),
+    make a `reading` that spares `allow` its own round trip."""
+    return [key for model in models for key in _keys(model)[:2]]
+
+
+def reading(models, values: list) -> dict[str, tuple]:
+    """model → (fails, open_until) as read from `reading_keys(models)`."""
+    return {model: (values[2 * i], values[2 * i + 1]) for i, model in enumerate(models)}
+
+
+async def _read(model: str, known: dict | None = None) -> tuple[str, bool]:
+    """(state, clean): clean = no failure on record either, so a success has nothing to reset.
+    `known`: a reading taken moments ago; each model's is used once, then Redis is asked again."""
+    if known and model in known:
+        fails, open_until = known.pop(model)
+    else:
+        fails_key, open_key, _ = _keys(model)
+        fails, open_until = await redis_client().mget(fails_key, open_key)
     if open_until is None:
         return "closed", fails is None
     return ("open" if time.time() < float(open_until) else "half_open"), False
@@ -39,9 +54,9 @@ class Permit:
         self.clean = clean
 
 
-async def allow(model: str) -> Permit | None:
+async def allow(model: str, known: dict | None = None) -> Permit | None:
     """May a request go to `model` now? In half-open, only the one process that wins the probe."""
-    current, clean = await _read(model)
+    current, clean = await _read(model, known)
     if current == "closed":
         return Permit(clean)
     if current == "open":

@@ -142,8 +142,9 @@ def _error_text(exc: Exception) -> str:
 
 
 class Gateway:
-    def __init__(self, record: Callable[[dict], None]):
+    def __init__(self, record: Callable[[dict], None], breakers: dict | None = None):
         self.record = telemetry.llm_recorder(record)  # one dict per attempt (LlmCall fields); also a span
+        self.breakers = breakers  # a breaker.reading taken as the turn began, used for each model's first call
 
     async def stream(
         self,
@@ -162,7 +163,7 @@ class Gateway:
         chain = [m for m in dict.fromkeys(models) if m]
         for position, model in enumerate(chain):
             last_model = position == len(chain) - 1
-            permit = await breaker.allow(model)
+            permit = await breaker.allow(model, self.breakers)
             if permit is None:
                 self.record({"model": model, "purpose": purpose, "outcome": "breaker_open"})
                 continue

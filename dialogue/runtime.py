@@ -68,9 +68,10 @@ class Runtime:
     # Awaited before anything that acts on the world (a tool call): a speculative turn waits
     # there for its confirmation (dialogue.turn).
     before_effects: Callable[[], Awaitable[None]] = _at_once
+    breakers: dict | None = None  # the models' circuit breakers, read as the turn began (breaker.reading)
 
     def __post_init__(self):
-        self.gateway = gateway.Gateway(self.llm_calls.append)
+        self.gateway = gateway.Gateway(self.llm_calls.append, self.breakers)
 
     async def call_tool(self, spec: ToolSpec, arguments: dict) -> ToolResult:
         """Call a declared tool with the workspace's secrets it lists, under the workspace's rules."""

@@ -65,12 +65,12 @@ from config import telemetry
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
 from conversations.redaction import redact, redact_obj, region_of, remembering
-from dialogue import knowledge, memory, netguard
+from dialogue import breaker, gateway, knowledge, memory, netguard
 from dialogue import state as session
 from dialogue.db import db
 from dialogue.engine import Turn
 from dialogue.events import Event, Inbound, MessageDone, TextDelta
-from dialogue.runtime import Runtime
+from dialogue.runtime import DEFAULT_PROMPT, Runtime
 
 LOCK_WAIT_S = 10.0
 
@@ -85,13 +85,16 @@ return 0
 """
 # Taken when free, or taken over when its holder is the same owner: a retried webhook task whose
 # first attempt died (worker killed) must not wait for the dead attempt's lock to expire.
-# A turn also reads its session state (KEYS[2]) in the same round trip.
+# A turn also reads its session state (KEYS[2]) and its models' circuit breakers (KEYS[3...]) in
+# the same round trip.
 _TAKE = """
 local holder = redis.call('get', KEYS[1])
 if holder == false or holder == ARGV[1] then
   redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  if KEYS[2] then return {1, redis.call('get', KEYS[2])} end
-  return {1}
+  if #KEYS == 1 then return {1} end
+  local taken = {1, redis.call('get', KEYS[2])}
+  if #KEYS > 2 then taken[3] = redis.call('mget', unpack(KEYS, 3)) end
+  return taken
 end
 return {0}
 """
@@ -158,11 +161,12 @@ def _renewal() -> _Renewal:
     return _renewals[loop]
 
 
-async def _acquire(conversation_id: int, owner: str | None = None, *, with_state: bool = False):
-    """The lock's token; with `with_state`, (token, the session state or None)."""
+async def _acquire(conversation_id: int, owner: str | None = None, *, with_state: bool = False, models=()):
+    """The lock's token; with `with_state`, (token, the session state or None, a breaker reading
+    of `models`)."""
     token = owner or _secrets.token_hex(8)
     key = f"sb:turnlock:{conversation_id}"
-    keys = [key, session.key(conversation_id)] if with_state else [key]
+    keys = [key, session.key(conversation_id), *breaker.reading_keys(models)] if with_state else [key]
     deadline = time.monotonic() + LOCK_WAIT_S
     client = session.redis_client()
     while not (taken := await client.eval(_TAKE, len(keys), *keys, token, _ttl_ms()))[0]:
@@ -173,7 +177,8 @@ async def _acquire(conversation_id: int, owner: str | None = None, *, with_state
     if not with_state:
         return token
     raw = taken[1] if len(taken) > 1 else None
-    return token, (session.SessionState.from_json(raw) if raw else None)
+    breakers = breaker.reading(models, taken[2]) if models else {}
+    return token, (session.SessionState.from_json(raw) if raw else None), breakers
 
 
 @contextlib.asynccontextmanager
@@ -345,7 +350,7 @@ async def run_turn(
 ) -> AsyncIterator[Event]:
     cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
     started = time.perf_counter()
-    token, state = await _acquire(cid, lock_owner, with_state=True)
+    token, state, breakers = await _acquire(cid, lock_owner, with_state=True, models=_models(snapshot))
     finishing = False
     try:
         if context is not None and state is not None and nlu_model is None:
@@ -366,6 +371,7 @@ async def run_turn(
             secrets=_secret_loader(conv.workspace_id),
             outbound=conv.outbound,
             before_effects=_confirmation(go_ahead),
+            breakers=breakers,
         )
         turn = Turn(snapshot, state, inbound, runtime, mode=mode)
         stored = {id(m) for m in state.history}  # redacted by the turns that stored them
@@ -392,6 +398,14 @@ async def run_turn(
     finally:
         if not finishing:
             await asyncio.shield(_release(cid, token))
+
+
+def _models(snapshot: BotSnapshot) -> list[str]:
+    """Every model the bot's prompts may call, in the order of first mention."""
+    if not gateway.configured():
+        return []
+    prompts = snapshot.prompts or [DEFAULT_PROMPT]
+    return [m for m in dict.fromkeys(m for p in prompts for m in (p.model, *p.fallback_models)) if m]
 
 
 def _confirmation(go_ahead: asyncio.Future | None) -> Callable[[], Awaitable[None]]:
