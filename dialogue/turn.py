@@ -350,7 +350,7 @@ async def run_turn(
 ) -> AsyncIterator[Event]:
     cid, snapshot, inbound = _args(conversation, snapshot, inbound, conversation_id)
     started = time.perf_counter()
-    token, state, breakers = await _acquire(cid, lock_owner, with_state=True, models=_models(snapshot))
+    token, state, breakers = await _acquire(cid, lock_owner, with_state=True, models=_llm_models(snapshot))
     finishing = False
     try:
         if context is not None and state is not None and nlu_model is None:
@@ -400,7 +400,7 @@ async def run_turn(
             await asyncio.shield(_release(cid, token))
 
 
-def _models(snapshot: BotSnapshot) -> list[str]:
+def _llm_models(snapshot: BotSnapshot) -> list[str]:
     """Every model the bot's prompts may call, in the order of first mention."""
     if not gateway.configured():
         return []
