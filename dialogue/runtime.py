@@ -52,8 +52,8 @@ async def _no_secrets(names: list[str]) -> dict[str, netguard.BoundSecret]:
     return {}
 
 
-async def _at_once() -> None:
-    pass
+async def at_once() -> None:
+    """The `before_effects` of a turn that needs no go-ahead."""
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Runtime:
     llm_calls: list[dict] = field(default_factory=list)  # one per attempt, for LlmCall rows
     # Awaited before anything that acts on the world (a tool call): a speculative turn waits
     # there for its confirmation (dialogue.turn).
-    before_effects: Callable[[], Awaitable[None]] = _at_once
+    before_effects: Callable[[], Awaitable[None]] = at_once
     breakers: dict | None = None  # the models' circuit breakers, read as the turn began (breaker.reading)
 
     def __post_init__(self):

@@ -70,7 +70,7 @@ from dialogue import state as session
 from dialogue.db import db
 from dialogue.engine import Turn
 from dialogue.events import Event, Inbound, MessageDone, TextDelta
-from dialogue.runtime import DEFAULT_PROMPT, Runtime
+from dialogue.runtime import DEFAULT_PROMPT, Runtime, at_once
 
 LOCK_WAIT_S = 10.0
 
@@ -411,10 +411,12 @@ def _llm_models(snapshot: BotSnapshot) -> list[str]:
 def _confirmation(go_ahead: asyncio.Future | None) -> Callable[[], Awaitable[None]]:
     """What a turn awaits before its first effect on the world: nothing, or for a speculative
     turn its confirmation (a turn that is dropped instead never gets past this)."""
+    if go_ahead is None:
+        return at_once
 
     async def confirmed() -> None:
         # Shielded: cancelling the turn must not cancel the future its caller will still settle.
-        if go_ahead is not None and not await asyncio.shield(go_ahead):
+        if not await asyncio.shield(go_ahead):
             raise asyncio.CancelledError("speculative turn dropped")
 
     return confirmed

@@ -22,6 +22,14 @@ def unhurried_bot(transactional_db):
     return publish(text.replace("voice:\n", "voice:\n  endpointing_ms: 1000\n"))
 
 
+async def greeted_call(deepgram, place_call):
+    """A call past its greeting, on a speech-to-text service slow to say a turn is over itself."""
+    deepgram.final_delay = 3.0
+    call = await place_call()
+    await call.wait_quiet()
+    return call
+
+
 @sync_to_async
 def llm_purposes(call_sid: str) -> list[str]:
     call = Call.objects.get(call_sid=call_sid)
@@ -34,9 +42,7 @@ async def test_the_answer_is_spoken_when_the_bots_pause_has_passed_not_after_the
     fakes, phone_bot, place_call
 ):
     openai, deepgram, elevenlabs, twilio = fakes
-    deepgram.final_delay = 3.0  # the speech-to-text service's own endpointing: slow to say the turn is over
-    call = await place_call()
-    await call.wait_quiet()
+    call = await greeted_call(deepgram, place_call)
 
     deepgram.say("What are your opening hours?")
     await call.say("what_are_your_opening_hours")
@@ -60,9 +66,7 @@ async def test_the_answer_is_spoken_when_the_bots_pause_has_passed_not_after_the
 
 async def test_a_caller_who_goes_on_after_a_pause_gets_one_answer_to_all_they_said(fakes, unhurried_bot, place_call):
     openai, deepgram, elevenlabs, twilio = fakes
-    deepgram.final_delay = 3.0
-    call = await place_call()
-    await call.wait_quiet()
+    call = await greeted_call(deepgram, place_call)
     requests_before = len(openai.chat_requests())
 
     # Two stretches of speech with a pause shorter than the bot's endpointing between them.
@@ -93,9 +97,7 @@ async def test_a_caller_who_goes_on_after_a_pause_gets_one_answer_to_all_they_sa
 
 async def test_a_cough_during_the_pause_does_not_drop_the_reply(fakes, unhurried_bot, place_call):
     openai, deepgram, elevenlabs, twilio = fakes
-    deepgram.final_delay = 3.0
-    call = await place_call()
-    await call.wait_quiet()
+    call = await greeted_call(deepgram, place_call)
     requests_before = len(openai.chat_requests())
 
     deepgram.say("What are your opening hours?", "")  # the cough has no words
