@@ -6,7 +6,6 @@ import contextlib
 import functools
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from bots.models import Bot
@@ -92,8 +91,6 @@ def record_turn(
     )
     calls = _llm_call_rows(conversation, turn, llm_calls)
     fields = {}
-    if counted:
-        fields["turn_count"] = F("turn_count") + 1
     if handoff is not None:
         fields["summary"] = scrub(handoff["summary"])
     if status != previous_status:
@@ -104,7 +101,9 @@ def record_turn(
     # the same transaction.
     with transaction.atomic() if handoff is not None else contextlib.nullcontext():
         write_together(
-            returning=rows + bots, inserts=[[trace_row], calls], update=(Conversation, conversation_id, fields)
+            returning=rows + bots,
+            inserts=[[trace_row], calls],
+            update=(Conversation, conversation_id, fields, {"turn_count": 1} if counted else {}),
         )
         if handoff is not None:
             row = Handoff.objects.create(

@@ -79,14 +79,10 @@ async def load(conversation_id: int) -> SessionState | None:
 
 async def save(conversation_id: int, state: SessionState, ttl_s: int | None) -> None:
     """Store the state; `ttl_s=None` keeps the expiry it already has."""
-    await save_to(redis_client(), conversation_id, state, ttl_s)
-
-
-def save_to(client, conversation_id: int, state: SessionState, ttl_s: int | None):
-    """`save` on a given client or pipeline (awaitable on a client, queued on a pipeline)."""
     if ttl_s is None:
-        return client.set(key(conversation_id), state.to_json(), keepttl=True)
-    return client.set(key(conversation_id), state.to_json(), ex=max(ttl_s, 1))
+        await redis_client().set(key(conversation_id), state.to_json(), keepttl=True)
+    else:
+        await redis_client().set(key(conversation_id), state.to_json(), ex=max(ttl_s, 1))
 
 
 async def clear(conversation_id: int) -> None:

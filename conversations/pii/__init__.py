@@ -12,6 +12,7 @@ local NER model and runs on Celery over what was stored (`conversations.tasks`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from contextvars import ContextVar
 
@@ -73,11 +74,18 @@ def find(
 
         spans += list(ner.entities(text))
     found = _resolve(spans)
-    if own_names:
-        terms = {t for name in own_names for t in (name, *name.split()) if len(t) >= 3}
-        own = [m.span() for t in terms for m in re.finditer(rf"\b{re.escape(t)}\b", text, re.IGNORECASE)]
+    if own_names and any(kind == "NAME" for _, _, kind in found):
+        own = [m.span() for m in _own_names(own_names).finditer(text)]
         found = [f for f in found if f[2] != "NAME" or all(f[1] <= s or f[0] >= e for s, e in own)]
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def _own_names(own_names: tuple[str, ...]) -> re.Pattern:
+    """The bot's names and their words as one pattern, built once per bot (the longest first, so
+    "Acme Support" is found whole rather than as "Acme")."""
+    terms = sorted({t for name in own_names for t in (name, *name.split()) if len(t) >= 3}, key=len, reverse=True)
+    return re.compile("|".join(rf"\b{re.escape(t)}\b" for t in terms) or r"(?!)", re.IGNORECASE)
 
 
 def _resolve(spans):
