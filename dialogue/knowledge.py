@@ -18,6 +18,7 @@ PASSAGE_CHARS = 700
 TRACE_CHARS = 300  # of each passage, in the turn's trace
 
 
+@db
 def _search(kb_ids: list[int], query: str, top_k: int) -> list:
     from knowledge.embed import EmbeddingError
     from knowledge.retrieval import retrieve as hybrid_retrieve
@@ -33,7 +34,7 @@ async def retrieve(kb_ids: list[int], query: str, top_k: int = TOP_K) -> list:
     """The best passages, searched off the event loop (the query embedding is a network call)."""
     if not kb_ids or not query.strip():
         return []
-    return await db(_search)(kb_ids, query, top_k)
+    return await _search(kb_ids, query, top_k)
 
 
 def trace_entry(chunk) -> dict:

@@ -301,6 +301,10 @@ def _context(conversation_id: int, nlu_model: bytes | None, with_memory: bool):
     return conversation, nlu_model, memory
 
 
+_record_turn = db(services.record_turn)
+_record_llm_calls = db(services.record_llm_calls)
+_remember_contact = db(services.remember_contact)
+
 _models: dict[int, bytes | None] = {}
 
 
@@ -434,7 +438,7 @@ async def _drop(conversation_id: int, turn: Turn, token: str) -> None:
     """A speculative turn that was not confirmed: keep the cost of its LLM calls, nothing else."""
     try:
         if calls := [{**c, "purpose": "speculative"} for c in turn.runtime.llm_calls]:
-            await db(services.record_llm_calls)(conversation_id=conversation_id, turn=turn.state.turns, llm_calls=calls)
+            await _record_llm_calls(conversation_id=conversation_id, turn=turn.state.turns, llm_calls=calls)
     finally:
         await _release(conversation_id, token)
 
@@ -488,7 +492,7 @@ async def _store(conv, turn: Turn, delivered, completed, started, on_trace, deli
         turn.trace["flow"], turn.trace["node"] = path[-1].split("/", 1)
     trace = redact_obj(turn.trace)
     user_text = turn.text if turn.inbound.kind != "event" else None
-    saved = await db(services.record_turn)(
+    saved = await _record_turn(
         conversation_id=conv.pk,
         turn=state.turns,
         user_text=user_text,
@@ -507,7 +511,7 @@ async def _store(conv, turn: Turn, delivered, completed, started, on_trace, deli
     )
     if conv.contact_id and state.slots and state.slots != turn.trace.get("slots_before"):
         if facts := memory.memorable(turn.snapshot, state.slots):
-            await db(services.remember_contact)(workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=facts)
+            await _remember_contact(workspace_id=conv.workspace_id, contact_id=conv.contact_id, facts=facts)
     if on_trace is not None:
         on_trace({"timings": turn.timings, **trace})
     if on_saved is not None:
