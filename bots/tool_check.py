@@ -4,6 +4,7 @@ what the service answered and what the bot would get from it."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
@@ -12,7 +13,7 @@ from bots import selectors
 from bots.models import Tool
 from dialogue import netguard
 from dialogue.runtime import Runtime
-from dialogue.turn import _secret_loader
+from dialogue.turn import workspace_secrets
 
 SAFE_TO_REPEAT = ("GET",)
 
@@ -45,7 +46,11 @@ def check_tool(tool: Tool, arguments: dict) -> ToolCheck:
     snapshot = selectors.draft_snapshot(tool.bot)
     spec = next(t for t in snapshot.tools if t.name == tool.name)
     workspace = tool.bot.workspace
-    runtime = Runtime(snapshot, secrets=_secret_loader(workspace.pk), outbound=netguard.Policy.for_workspace(workspace))
+    runtime = Runtime(
+        snapshot,
+        secrets=functools.partial(workspace_secrets, workspace.pk),
+        outbound=netguard.Policy.for_workspace(workspace),
+    )
 
     async def call() -> ToolCheck:
         result = await runtime.call_tool(spec, arguments)

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets as _secrets
 import time
 import weakref
@@ -316,16 +317,13 @@ def _version_model(version_id: int) -> bytes | None:
     return _models[version_id]
 
 
-def _secret_loader(workspace_id: int):
-    @db
-    def load(names: list[str]) -> dict[str, netguard.BoundSecret]:
-        # Workspace-scoped: a tool can only read its own workspace's secrets, and only those it declares.
-        return {
-            s.name: netguard.BoundSecret(s.name, s.reveal(), tuple(s.allowed_hosts or ()))
-            for s in Secret.objects.filter(workspace_id=workspace_id, name__in=names)
-        }
-
-    return load
+@db
+def workspace_secrets(workspace_id: int, names: list[str]) -> dict[str, netguard.BoundSecret]:
+    """The secrets of `names` a tool declares, from its own workspace only."""
+    return {
+        s.name: netguard.BoundSecret(s.name, s.reveal(), tuple(s.allowed_hosts or ()))
+        for s in Secret.objects.filter(workspace_id=workspace_id, name__in=names)
+    }
 
 
 def _args(conversation, snapshot, inbound, conversation_id):
@@ -376,7 +374,7 @@ async def run_turn(
             channel=conv.channel,
             nlu_model=nlu_blob,
             retrieve=knowledge.retrieve,
-            secrets=_secret_loader(conv.workspace_id),
+            secrets=functools.partial(workspace_secrets, conv.workspace_id),
             outbound=conv.outbound,
             before_effects=_confirmation(go_ahead),
             breakers=breakers,
