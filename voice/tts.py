@@ -95,7 +95,10 @@ async def speak(text: str, voice: VoiceSettings, provider: str = "elevenlabs") -
     for n, (voice_id, model) in enumerate(_attempts(voice)):
         stream = synthesize(text, voice=voice_id, model=model, speed=voice.speaking_rate)
         try:
-            first = await asyncio.wait_for(anext(stream), FIRST_BYTE_TIMEOUT_S)
+            # A timeout around the wait itself, not `wait_for`: that runs the read in a task of its
+            # own, two more turns of a busy event loop between the first byte and the caller.
+            async with asyncio.timeout(FIRST_BYTE_TIMEOUT_S):
+                first = await anext(stream)
         except (ApiError, httpx.HTTPError, TimeoutError, StopAsyncIteration) as exc:
             await stream.aclose()
             log.warning("tts attempt %d failed (%s, voice %s, model %s)", n + 1, type(exc).__name__, voice_id, model)
