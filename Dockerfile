@@ -47,4 +47,4 @@ RUN SECRET_KEY=collectstatic-only \
 USER switchboard
 EXPOSE 8000
 # Several ASGI workers per container; PROMETHEUS_MULTIPROC_DIR lets /metrics add up all of them.
-CMD ["sh", "-c", "rm -rf $PROMETHEUS_MULTIPROC_DIR/* && exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_WORKERS:-4} --proxy-headers --forwarded-allow-ips=${FORWARDED_ALLOW_IPS:-127.0.0.1}"]
+CMD ["sh", "-c", "rm -rf $PROMETHEUS_MULTIPROC_DIR/* && exec python -m config.web --host 0.0.0.0 --port 8000 --workers ${WEB_WORKERS:-4} --access-log"]

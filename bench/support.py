@@ -91,13 +91,13 @@ def fake_openai(ttft: float) -> str:
 
 
 def start_server(env: dict, port: int, workers: int = 1) -> subprocess.Popen:
-    """uvicorn serving config.asgi on the port (in `workers` processes), once it answers /healthz."""
+    """The web server (`config.web`, as `make run` starts it) on the port, in `workers` processes,
+    once it answers /healthz."""
     import httpx
 
-    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--workers", str(workers)]
+    args = [sys.executable, "-m", "config.web", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(
-        [*args, "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+        [*args, "--log-level", "warning"],
         cwd=ROOT,
         env=env,
         start_new_session=True,  # its own process group, so `stop` reaches the worker processes too

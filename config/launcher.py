@@ -2,9 +2,9 @@
 migrate, seed the demo, then run the ASGI server, a Celery worker and Celery beat until Ctrl-C
 or SIGTERM, and stop every child on the way out.
 
-The ASGI server runs `WEB_WORKERS` processes (default: one per core) on the one port: a turn
-is CPU work in the process that holds its socket, so one process would use one core however
-many the machine has. The processes share nothing in memory that must agree: session state,
+The ASGI server (`config.web`) runs `WEB_WORKERS` processes (default: one per core) on the one
+port: a turn is CPU work in the process that holds its socket, so one process would use one core
+however many the machine has. The processes share nothing in memory that must agree: session state,
 turn locks, rate limits and the channel layer are in Redis.
 
 Run as `python -m config.launcher`. Django is only imported by the children, after the
@@ -72,21 +72,7 @@ def main() -> int:
             subprocess.run([PYTHON, "manage.py", *command], env=env, check=True)
         children.append(
             subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "uvicorn",
-                    "config.asgi:application",
-                    "--host",
-                    host,
-                    "--port",
-                    port,
-                    "--no-access-log",
-                    "--lifespan",
-                    "off",
-                    "--workers",
-                    str(workers),
-                ],
+                [PYTHON, "-m", "config.web", "--host", host, "--port", port, "--workers", str(workers)],
                 env=env,
             )
         )

@@ -50,19 +50,7 @@ class Process:
 def start_asgi(env: dict[str, str]) -> tuple[Process, str]:
     port = free_port()
     proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--no-access-log",
-        ],
+        [sys.executable, "-m", "config.web", "--host", "127.0.0.1", "--port", str(port)],
         env,
         "asgi",
     )
