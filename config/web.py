@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -103,6 +104,7 @@ class Supervisor:
             for i, (process, started) in enumerate(self.processes):
                 if process.is_alive() or self.stopping:
                     continue
+                _forget_metrics(process.pid)
                 if not started.is_set():  # it would fail the same way again
                     log.error("a web process could not start (exit code %s): stopping", process.exitcode)
                     failed = self.stopping = True
@@ -126,6 +128,14 @@ class Supervisor:
             if process.is_alive():
                 process.kill()
                 process.join()
+
+
+def _forget_metrics(pid: int) -> None:
+    """A dead process's live gauges (open widget sockets) no longer count in /metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
 
 
 def main(argv: list[str] | None = None) -> int:

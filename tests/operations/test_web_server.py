@@ -42,20 +42,22 @@ def answers(base: str) -> bool:
 
 
 @pytest.fixture
-def two_processes(django_db_setup, fake_openai_server):
+def two_processes(django_db_setup, fake_openai_server, tmp_path):
     port = free_port()
     command = [sys.executable, "-m", "config.web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    server = Process(command, subprocess_env(**vendor_env(fake_openai_server)), "web")
+    # As the container runs it: /metrics adds up the processes' figures kept in this directory.
+    env = subprocess_env(**vendor_env(fake_openai_server), PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    server = Process(command, env, "web")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: answers(base) and len(web_processes(server)) == 2, what="two web processes")
-        yield server, base, port
+        yield server, base, port, tmp_path
     finally:
         server.stop()
 
 
 def test_connections_opened_together_are_spread_over_the_web_processes(two_processes):
-    server, base, port = two_processes
+    server, base, port, _ = two_processes
 
     async def open_connections() -> list[int]:
         clients = [httpx.AsyncClient() for _ in range(60)]
@@ -76,8 +78,10 @@ def test_connections_opened_together_are_spread_over_the_web_processes(two_proce
 
 
 def test_a_web_process_that_dies_is_replaced_while_the_other_keeps_answering(two_processes):
-    server, base, _ = two_processes
+    server, base, _, metrics = two_processes
     first, second = web_processes(server)
+    open_sockets_gauge = metrics / f"gauge_livesum_{first.pid}.db"
+    assert open_sockets_gauge.exists()
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     assert answers(base)  # the other process serves meanwhile
@@ -87,6 +91,8 @@ def test_a_web_process_that_dies_is_replaced_while_the_other_keeps_answering(two
     )
     assert second.is_running() and answers(base)
     assert server.alive()
+    # The dead process's open-socket count no longer adds to /metrics.
+    assert not open_sockets_gauge.exists()
 
 
 def test_a_port_taken_by_another_program_stops_the_server_with_the_reason(django_db_setup, fake_openai_server):
