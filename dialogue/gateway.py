@@ -25,7 +25,7 @@ import httpx2
 import openai
 from django.conf import settings
 
-from config import telemetry
+from config import telemetry, tls
 from dialogue import breaker, sse, tokens
 
 ATTEMPTS_PER_MODEL = 2
@@ -84,6 +84,7 @@ def _client() -> openai.AsyncOpenAI:
             http_client=openai.DefaultAioHttpClient(
                 timeout=timeout,
                 limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=KEEPALIVE_S),
+                verify=tls.for_httpx2(),
             ),
         )
         # Held here: the loop itself keeps only a weak reference to its tasks.

@@ -42,6 +42,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from config import tls
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
 REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -390,7 +392,9 @@ async def fetch(
 
 
 async def _fetch(call: _Call, policy: Policy, max_bytes: int) -> Response:
-    async with httpx.AsyncClient(timeout=call.timeout_s, follow_redirects=False, trust_env=False) as client:
+    async with httpx.AsyncClient(
+        timeout=call.timeout_s, follow_redirects=False, trust_env=False, verify=tls.for_httpx()
+    ) as client:
         while True:
             target = await resolve(call.url, policy)
             resp = await client.send(call.request(client, target), stream=True)
@@ -419,7 +423,7 @@ def fetch_sync(
 ) -> Response:
     """`fetch` for synchronous code (Celery tasks). Each step gets what is left of the deadline."""
     call = _Call(method, url, headers, content, secrets, timeout_s, max_redirects)
-    with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
+    with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False, verify=tls.for_httpx()) as client:
         while True:
             target = resolve_sync(call.url, policy)
             resp = client.send(call.request(client, target), stream=True)

@@ -24,6 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bots.schema import VoiceSettings
+from config import tls
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,9 @@ async def _listen(voice: VoiceSettings) -> AsyncIterator[AsyncV1SocketClient]:
     }
     url = f"{deepgram_environment().production}/v1/listen?{urlencode(query)}"
     headers = {"Authorization": f"Token {settings.DEEPGRAM_API_KEY}"}
-    async with connect(url, additional_headers=headers, compression=None, open_timeout=10) as websocket:
+    # A shared TLS context: left to `websockets`, every call would load the trusted certificates.
+    tls_context = {"ssl": tls.for_websockets()} if url.startswith("wss://") else {}
+    async with connect(url, additional_headers=headers, compression=None, open_timeout=10, **tls_context) as websocket:
         yield AsyncV1SocketClient(websocket=websocket)
 
 

@@ -26,6 +26,7 @@ from elevenlabs import VoiceSettings as ElevenLabsVoiceSettings
 from elevenlabs.core.api_error import ApiError
 
 from bots.schema import VoiceSettings
+from config import tls
 from dialogue import gateway
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,10 @@ def _client() -> AsyncElevenLabs:
             api_key=settings.ELEVENLABS_API_KEY,
             base_url=settings.ELEVENLABS_BASE_URL,
             httpx_client=httpx.AsyncClient(
-                timeout=TIMEOUT_S, follow_redirects=True, limits=httpx.Limits(keepalive_expiry=gateway.KEEPALIVE_S)
+                timeout=TIMEOUT_S,
+                follow_redirects=True,
+                limits=httpx.Limits(keepalive_expiry=gateway.KEEPALIVE_S),
+                verify=tls.for_httpx(),
             ),
         )
     return _clients[key]

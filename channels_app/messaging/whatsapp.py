@@ -35,6 +35,7 @@ from channels_app.messaging.base import (
     register,
     webhook_url,
 )
+from config import tls
 from conversations.models import Delivery
 from dialogue.events import Inbound
 from voice.stt import deepgram_environment
@@ -191,7 +192,7 @@ class WhatsAppAdapter(Adapter):
         token, _ = _credentials(connection)
         url = f"{settings.WHATSAPP_API_URL.rstrip('/')}/{_phone_number_id(connection)}/messages"
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            async with httpx.AsyncClient(timeout=TIMEOUT, verify=tls.for_httpx()) as client:
                 response = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
         except httpx.HTTPError as exc:
             raise SendError(f"WhatsApp could not be reached: {exc}", permanent=False) from exc
@@ -292,7 +293,7 @@ class MediaError(Exception):
 async def _download(connection, media_id: str) -> bytes:
     token, _ = _credentials(connection)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(timeout=TIMEOUT, headers=headers) as client:
+    async with httpx.AsyncClient(timeout=TIMEOUT, headers=headers, verify=tls.for_httpx()) as client:
         info = await client.get(f"{settings.WHATSAPP_API_URL.rstrip('/')}/{media_id}")
         info.raise_for_status()
         meta = info.json()
@@ -312,7 +313,7 @@ async def _download(connection, media_id: str) -> bytes:
 async def _transcribe(audio: bytes) -> str:
     # A client per voice note: each Celery thread runs its own event loop, and an httpx client
     # belongs to the loop it was first used on.
-    async with httpx.AsyncClient(timeout=TRANSCRIBE_TIMEOUT) as http:
+    async with httpx.AsyncClient(timeout=TRANSCRIBE_TIMEOUT, verify=tls.for_httpx()) as http:
         client = AsyncDeepgramClient(
             api_key=settings.DEEPGRAM_API_KEY, environment=deepgram_environment(), httpx_client=http
         )
