@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format browser lock
+.PHONY: run test lint format browser compose lock
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -19,7 +19,11 @@ run: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); } || echo "chromium missing: browser tests will fail (apt-get install chromium)"
 
-test: $(STAMP) browser
+# docker-compose.yml is checked with docker compose; the standalone one needs no Docker daemon.
+compose:
+	@command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null); } || echo "docker compose missing: the compose test will fail (apt-get install docker-compose)"
+
+test: $(STAMP) browser compose
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -155,6 +155,11 @@ class PromptSpec(_Strict):
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=400, ge=1, le=16000)
 
+    @property
+    def models(self) -> list[str]:
+        """The chain the LLM gateway tries, in order: the model, then its fallbacks."""
+        return [self.model, *self.fallback_models]
+
 
 class ToolSpec(_Strict):
     name: str

@@ -109,7 +109,7 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
     )
     # Model text goes out only once the leak guard has cleared it (see dialogue.holdback).
     gate = Holdback(guards.LeakGuard(instructions, canary))
-    models = [prompt.model, *prompt.fallback_models]
+    models = prompt.models
     t0 = time.perf_counter()
     try:
         for _round in range(MAX_TOOL_ROUNDS + 1):

@@ -113,7 +113,7 @@ class Runtime:
         try:
             result = await self.gateway.complete(
                 messages,
-                models=[prompt.model, *prompt.fallback_models],
+                models=prompt.models,
                 temperature=0,
                 max_tokens=60,
                 json_mode=True,
@@ -147,7 +147,7 @@ class Runtime:
             try:
                 result = await self.gateway.complete(
                     messages,
-                    models=[prompt.model, *prompt.fallback_models],
+                    models=prompt.models,
                     temperature=0,
                     max_tokens=150,
                     purpose="summary",

@@ -84,11 +84,7 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-_SAVE_AND_RELEASE = """
-redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
+_SAVE_AND_RELEASE = "redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])" + _RELEASE
 # Taken when free, or taken over when its holder is the same owner: a retried webhook task whose
 # first attempt died (worker killed) must not wait for the dead attempt's lock to expire.
 # A turn also reads its session state (KEYS[2]) and its models' circuit breakers (KEYS[3...]) in
@@ -411,7 +407,7 @@ def _llm_models(snapshot: BotSnapshot) -> list[str]:
     if not gateway.configured():
         return []
     prompts = snapshot.prompts or [DEFAULT_PROMPT]
-    return [m for m in dict.fromkeys(m for p in prompts for m in (p.model, *p.fallback_models)) if m]
+    return [m for m in dict.fromkeys(m for p in prompts for m in p.models) if m]
 
 
 def _confirmation(go_ahead: asyncio.Future | None) -> Callable[[], Awaitable[None]]:

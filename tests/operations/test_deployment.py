@@ -53,19 +53,28 @@ def test_compose_runs_every_part_with_health_checks(compose):
     assert services["web"]["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
 
 
-def test_compose_config_validates_with_docker_when_available(tmp_path):
+def _compose() -> list[str]:
+    """Docker's compose plugin, or the standalone `docker-compose` (`make test` installs it)."""
     docker = shutil.which("docker")
-    has_compose = docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
-    if not has_compose:
-        pytest.skip("the docker compose plugin is not installed here; the structure is checked above")
-    env_file = tmp_path / ".env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in ENV.items()))
-    result = subprocess.run(
-        [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config", "-q"],
-        capture_output=True,
-        text=True,
-    )
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    assert standalone, "docker compose is needed to check docker-compose.yml: apt-get install docker-compose"
+    return [standalone]
+
+
+def test_compose_config_validates_and_refuses_a_missing_secret(tmp_path):
+    def config(env: dict) -> subprocess.CompletedProcess:
+        env_file = tmp_path / ".env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        command = [*_compose(), "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config", "-q"]
+        # Only the .env file: compose lets the shell's variables (the tests' own SECRET_KEY) win.
+        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env={"PATH": os.environ["PATH"]})
+
+    result = config(ENV)
     assert result.returncode == 0, result.stderr
+    refused = config({k: v for k, v in ENV.items() if k != "SECRET_KEY"})
+    assert refused.returncode != 0 and "set SECRET_KEY in .env" in refused.stderr
 
 
 def test_the_image_builds_the_front_end_installs_the_lock_and_drops_root():
