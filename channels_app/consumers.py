@@ -20,12 +20,13 @@ from channels_app import protocol, ratelimit, services
 from channels_app.coalesce import DeltaCoalescer
 from channels_app.dispatch import without_db_check
 from channels_app.origins import origin_allowed
+from channels_app.sockets import DropsFramesAfterClose
 from config import metrics, telemetry
 from dialogue import gateway
 from dialogue.events import Inbound
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(DropsFramesAfterClose, AsyncJsonWebsocketConsumer):
     # Every streamed piece of an answer is a frame: orjson writes them in a fraction of json's time.
     @classmethod
     async def encode_json(cls, content) -> str:

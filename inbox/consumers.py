@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from bots.access import INBOX, workspaces_for
 from channels_app import protocol
+from channels_app.sockets import DropsFramesAfterClose
 from conversations.models import Handoff
 from dialogue.db import db
 from inbox import frames, presence, selectors
@@ -32,7 +33,7 @@ def _owned_conversation(user, conversation_id) -> int | None:
     return conversation_id if owned.exists() else None
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
+class InboxConsumer(DropsFramesAfterClose, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.user = self.scope.get("user")
         self.groups_joined: list[str] = []

@@ -57,3 +57,17 @@ async def test_a_status_the_agent_chose_survives_closing_the_page(asgi_server, b
         await agent.connect()
         await asyncio.sleep(0.3)
         assert await presence_of(ana, bot.workspace) == "offline"
+
+
+async def test_tabs_closing_while_a_frame_is_on_its_way_to_them_still_set_the_agent_away(asgi_server, bot, ana):
+    # A presence change is sent to every open inbox tab of the workspace; closing the tabs as soon
+    # as the change is made makes some of them close while their frame is being sent.
+    async with Agent(asgi_server, ana) as agent:
+        for _ in range(10):
+            tabs = [Agent(asgi_server, ana) for _ in range(8)]
+            for tab in tabs:
+                await tab.__aenter__()
+                await tab.connect()
+            assert (await agent.post("presence", workspace_id=bot.workspace_id, presence="online")).status_code == 200
+            await asyncio.gather(*(tab.__aexit__() for tab in tabs))
+            await until_presence(ana, bot.workspace, "away")
