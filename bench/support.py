@@ -85,9 +85,13 @@ def start_fake(code: str, env: dict) -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-def fake_openai(ttft: float) -> str:
-    """start_fake's code for the fake OpenAI server with a fixed time to first token."""
-    return f"from tests.fakes.openai_server import FakeOpenAI as F; f = F(ttft={ttft})"
+def fake_openai(ttft: float, *, words: int = 0, word_interval: float = 0.0) -> str:
+    """start_fake's code for the fake OpenAI server with a fixed time to first token; with `words`,
+    every answer is that many words, streamed one every `word_interval` seconds as a model writes."""
+    code = f"from tests.fakes.openai_server import FakeOpenAI as F, Reply; f = F(ttft={ttft}, token_interval={word_interval})"
+    if words:
+        code += f"; f.responder = lambda body: Reply(text=' '.join(['more'] * {words}))"
+    return code
 
 
 def start_server(env: dict, port: int, workers: int = 1) -> subprocess.Popen:

@@ -11,7 +11,10 @@ included) minus the fake's injected time to first token. Measured with 1 convers
 one after another) and with 100 conversations sending at once. CPU per turn = CPU seconds this
 process used (event loop, ORM threads, the OpenAI and Redis clients) during the 100
 conversations' turns (the conversations are started before), divided by their turns: on a
-shared machine it is the figure that does not move with the load. Queries per turn are counted on a conversation's later turns (Django's
+shared machine it is the figure that does not move with the load. The fake's answers are short
+(~25 words) and sent all at once; a second fake then answers every turn of 100 more
+conversations with 100 words, one every 20 ms as a model writes them, and the CPU per such turn
+is printed too: a reply streamed word by word costs each word's trip through the stack. Queries per turn are counted on a conversation's later turns (Django's
 `CaptureQueriesContext`, the turn driven from sync code so its ORM work runs on this thread).
 Then classifications per second of the local intent classifier on one core.
 
@@ -37,6 +40,8 @@ TTFT_S = 0.05
 TURNS_SEQUENTIAL = 40
 CONCURRENT = 100
 TURNS_EACH = 3
+STREAMED_WORDS = 100
+WORD_INTERVAL_S = 0.02
 QUESTIONS = [
     "how long do I have to return an item?",
     "how long does express shipping take",
@@ -132,29 +137,43 @@ def classifier_rate(snapshot) -> float:
 
 def main() -> None:
     with bench_services("turn", PYTHONUNBUFFERED="1") as env:
-        fake = None
+        fakes = []
         try:
             fake, fake_url = start_fake(fake_openai(TTFT_S), env)
+            streaming, streaming_url = start_fake(
+                fake_openai(TTFT_S, words=STREAMED_WORDS, word_interval=WORD_INTERVAL_S), env
+            )
+            fakes += [fake, streaming]
             os.environ |= {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_url}
             bot, snapshot = seed()
+            from django.conf import settings
+
             freeze_heap()  # the engine runs here as in a web process, under the same collector policy
+
+            async def counted(convs) -> tuple[list[float], list[float]]:
+                before = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+                overheads = await concurrent(convs, snapshot)
+                after = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+                return overheads, [b - a for a, b in zip(before, after, strict=True)]
 
             async def run_all():
                 one = await sequential(bot, snapshot)
                 convs = await conversations(bot)  # opened before the count: a conversation's start is not a turn
-                before = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
-                hundred = await concurrent(convs, snapshot)
-                after = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
-                return one, hundred, [b - a for a, b in zip(before, after, strict=True)]
+                hundred, costs = await counted(convs)
+                convs = await conversations(bot)
+                settings.OPENAI_BASE_URL = streaming_url  # the gateway's client follows the setting
+                streamed, streamed_costs = await counted(convs)
+                return one, hundred, costs, streamed_costs[0] * 1000 / len(streamed)
 
             # The event loop the server runs (uvicorn picks uvloop when it is installed, as it is).
-            one, hundred, (engine_cpu, fake_cpu, wall) = uvloop.run(run_all())
+            one, hundred, (engine_cpu, fake_cpu, wall), streamed_cpu_ms = uvloop.run(run_all())
+            settings.OPENAI_BASE_URL = fake_url
             queries = queries_per_turn(bot, snapshot)
             rate = classifier_rate(snapshot)
         finally:
-            if fake is not None:
-                fake.terminate()
-                fake.wait(timeout=15)
+            for process in fakes:
+                process.terminate()
+                process.wait(timeout=15)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nDialogue turn overhead (wall time minus the fake LLM's {TTFT_S * 1000:.0f} ms to first token)")
@@ -168,11 +187,16 @@ def main() -> None:
     )
     turn_cpu_ms = engine_cpu * 1000 / len(hundred)
     print(f"CPU per turn: {turn_cpu_ms:.2f} ms; database queries per turn: {queries:g}")
+    print(
+        f"CPU per turn with a {STREAMED_WORDS}-word reply streamed a word every {WORD_INTERVAL_S * 1000:.0f} ms "
+        f"({CONCURRENT} conversations at once): {streamed_cpu_ms:.2f} ms"
+    )
     print(f"\nLocal intent classifier: {rate:,.0f} classifications/s on one core")
     print(
         json.dumps(
             {
                 "turn_cpu_ms": round(turn_cpu_ms, 2),
+                "turn_cpu_ms_streamed_reply": round(streamed_cpu_ms, 2),
                 "queries_per_turn": queries,
                 "turn_overhead_p95_ms_1": round(pct(one, 95), 1),
                 "turn_overhead_p95_ms_100": round(pct(hundred, 95), 1),
