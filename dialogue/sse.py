@@ -30,10 +30,10 @@ import orjson
 class Event:
     __slots__ = ("data", "event", "parsed")
 
-    def __init__(self, event: str | None, data: str, parsed=None):
+    def __init__(self, event: str | None, data: str):
         self.event = event
         self.data = data
-        self.parsed = parsed  # `data` already parsed, or what merged chunks add up to
+        self.parsed = None  # `data` once parsed, or what the chunks merged into it add up to
 
     def json(self):
         return orjson.loads(self.data) if self.parsed is None else self.parsed
