@@ -14,8 +14,9 @@ conversations' turns (the conversations are started before), divided by their tu
 shared machine it is the figure that does not move with the load. The fake's answers are short
 (~25 words) and sent all at once; a second fake then answers every turn of 100 more
 conversations with 100 words, one every 20 ms as a model writes them, and the CPU per such turn
-is printed too: a reply streamed word by word costs each word's trip through the stack. Queries per turn are counted on a conversation's later turns (Django's
-`CaptureQueriesContext`, the turn driven from sync code so its ORM work runs on this thread).
+is printed too: a reply streamed word by word costs each word's trip through the stack.
+Queries per turn are counted on a conversation's later turns (Django's `CaptureQueriesContext`,
+the turn driven from sync code so its ORM work runs on this thread).
 Then classifications per second of the local intent classifier on one core.
 
 Run from the repository root: `.venv/bin/python bench/turn.py`.
@@ -150,19 +151,20 @@ def main() -> None:
 
             freeze_heap()  # the engine runs here as in a web process, under the same collector policy
 
-            async def counted(convs) -> tuple[list[float], list[float]]:
-                before = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+            async def counted(convs, llm) -> tuple[list[float], list[float]]:
+                """The turns' overheads; CPU seconds of this process and of the fake `llm`, and wall seconds."""
+                before = (time.process_time(), cpu_s(llm.pid), time.perf_counter())
                 overheads = await concurrent(convs, snapshot)
-                after = (time.process_time(), cpu_s(fake.pid), time.perf_counter())
+                after = (time.process_time(), cpu_s(llm.pid), time.perf_counter())
                 return overheads, [b - a for a, b in zip(before, after, strict=True)]
 
             async def run_all():
                 one = await sequential(bot, snapshot)
                 convs = await conversations(bot)  # opened before the count: a conversation's start is not a turn
-                hundred, costs = await counted(convs)
+                hundred, costs = await counted(convs, fake)
                 convs = await conversations(bot)
                 settings.OPENAI_BASE_URL = streaming_url  # the gateway's client follows the setting
-                streamed, streamed_costs = await counted(convs)
+                streamed, streamed_costs = await counted(convs, streaming)
                 return one, hundred, costs, streamed_costs[0] * 1000 / len(streamed)
 
             # The event loop the server runs (uvicorn picks uvloop when it is installed, as it is).
