@@ -243,7 +243,7 @@ def reply(*, handoff: Handoff, agent, text: str) -> Message:
         message = Message.objects.create(
             conversation=conversation,
             role=Message.Role.AGENT,
-            text=redact(text),
+            text=redact(text, own_names=(agent_name(agent),)),  # "Hi, I'm Ana" keeps the agent's own name
             author=agent,
             delivery="pending" if conversation.channel in MESSAGING else "",
         )
@@ -259,7 +259,10 @@ def note(*, handoff: Handoff, agent, text: str) -> Message:
     text = _text(text)
     with transaction.atomic():
         message = Message.objects.create(
-            conversation_id=handoff.conversation_id, role=Message.Role.NOTE, text=redact(text), author=agent
+            conversation_id=handoff.conversation_id,
+            role=Message.Role.NOTE,
+            text=redact(text, own_names=(agent_name(agent),)),
+            author=agent,
         )
         _to_inbox(handoff.conversation.workspace_id, frames.message(message))
     return message

@@ -16,7 +16,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from bots.models import Workspace
-from conversations.models import ContactMemory, Conversation, Handoff, Message, TurnTrace
+from conversations.models import ContactMemory, Conversation, Handoff, Message, TurnTrace, display_name
 from conversations.pii import redact, redact_obj
 from dialogue.state import key as session_key
 from integrations.models import WebhookDelivery
@@ -147,8 +147,14 @@ def export_contact(*, workspace: Workspace, contact_id: str, user=None) -> dict:
 
 
 # --- the deep pass ------------------------------------------------------------------------------
+def _own_names(message: Message) -> tuple[str, ...]:
+    """The names its speaker goes by, never redacted as a person's: the bot's, an agent's own."""
+    bot = message.conversation.bot.name
+    return (bot, display_name(message.author)) if message.author_id else (bot,)
+
+
 _DEEP = [
-    (Message, lambda row: {"text": redact(row.text, deep=True, own_names=(row.conversation.bot.name,))}),
+    (Message, lambda row: {"text": redact(row.text, deep=True, own_names=_own_names(row))}),
     (TurnTrace, lambda row: {"debug": redact_obj(row.debug, deep=True)}),
     (Handoff, lambda row: {"summary": redact(row.summary, deep=True), "slots": redact_obj(row.slots, deep=True)}),
 ]
@@ -166,7 +172,7 @@ def deep_redact_pending() -> int:
         after = int(client.get(mark) or 0)
         rows = model.objects.filter(pk__gt=after).order_by("pk")
         if model is Message:
-            rows = rows.select_related("conversation__bot")
+            rows = rows.select_related("conversation__bot", "author")
         rows = list(rows[:DEEP_BATCH])
         for row in rows:
             fields = {k: v for k, v in redo(row).items() if v != getattr(row, k)}

@@ -53,9 +53,9 @@ def find(
 ) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, kind) spans of PII in `text`, in order.
 
-    `own_names` are the bot's names: "Hi! I'm Acme's assistant" from the bot "Acme Support" is the
-    bot introducing itself, and a name found over one of them (or one of their words) is not a
-    person's."""
+    `own_names` are the names the speaker goes by: "Hi! I'm Acme's assistant" from the bot "Acme
+    Support" is the bot introducing itself, as "Hi, I'm Ana" is the agent Ana, and a name found over
+    one of them (or one of their words) is not a person's."""
     if not text:
         return []
     n = normalise(text)
@@ -82,7 +82,7 @@ def find(
 
 @functools.lru_cache(maxsize=256)
 def _own_names(own_names: tuple[str, ...]) -> re.Pattern:
-    """The bot's names and their words as one pattern, built once per bot (the longest first, so
+    """The names and their words as one pattern, built once per speaker (the longest first, so
     "Acme Support" is found whole rather than as "Acme")."""
     terms = sorted({t for name in own_names for t in (name, *name.split()) if len(t) >= 3}, key=len, reverse=True)
     return re.compile("|".join(rf"\b{re.escape(t)}\b" for t in terms) or r"(?!)", re.IGNORECASE)

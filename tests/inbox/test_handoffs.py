@@ -12,6 +12,7 @@ from django.db import connection
 
 from bots.models import Membership
 from conversations.models import Conversation, Handoff, Message
+from privacy import tasks
 from tests.inbox.conftest import Agent, customer, make_agent, make_bot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -225,3 +226,24 @@ async def test_a_returning_customer_sees_the_agents_replies_by_name_and_never_th
         history = (await again.until("history"))[-1]["messages"]
     assert [m["author"] for m in history if m["role"] == "agent"] == ["Ana"]
     assert "fraud" not in json.dumps(history) and all(m["role"] != "note" for m in history)
+
+
+async def test_an_agent_introducing_themselves_keeps_their_name_in_the_transcript(asgi_server, bot, ana, celery_worker):
+    async with Agent(asgi_server, ana) as agent, customer(asgi_server, bot.public_key) as user:
+        await agent.connect()
+        cid = (await user.start())["conversation_id"]
+        await user.say("I want to talk to a human")
+        waiting = await agent.until(lambda f: new_handoff(f, cid))
+        assert (await agent.post(f"handoffs/{waiting['id']}/claim")).status_code == 200
+        said = "This is Ana from support. Ask for Maria Lopez at the desk."
+        assert (await agent.post(f"handoffs/{waiting['id']}/reply", text=said)).status_code == 200
+        note = "This is Ana: ask for Maria Lopez at the desk next time."
+        assert (await agent.post(f"handoffs/{waiting['id']}/note", text=note)).status_code == 200
+    kept = {
+        "agent": "This is Ana from support. Ask for [NAME] at the desk.",
+        "note": "This is Ana: ask for [NAME] at the desk next time.",
+    }
+    assert {r: t for r, t in await stored(cid) if r in kept} == kept
+    # The worker's named-entity pass over stored messages keeps her name too.
+    await sync_to_async(tasks.deep_redact.delay().get)(timeout=60)
+    assert {r: t for r, t in await stored(cid) if r in kept} == kept
