@@ -25,6 +25,15 @@ def web_processes(server: Process) -> list[psutil.Process]:
     return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
 
 
+def listening(server: Process, port: int) -> bool:
+    """Every web process serves: each listens on its own socket (a process that has not yet
+    loaded the app may be killed as one that could not start, which stops the server)."""
+    processes = web_processes(server)
+    return len(processes) == 2 and all(
+        any(c.status == "LISTEN" and c.laddr.port == port for c in p.net_connections()) for p in processes
+    )
+
+
 def wait_until(check, timeout: float = 90, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -50,7 +59,7 @@ def two_processes(django_db_setup, fake_openai_server, tmp_path):
     server = Process(command, env, "web")
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: answers(base) and len(web_processes(server)) == 2, what="two web processes")
+        wait_until(lambda: answers(base) and listening(server, port), what="two web processes")
         yield server, base, port, tmp_path
     finally:
         server.stop()
