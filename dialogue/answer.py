@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets as _secrets
 import time
 
 from bots.schema import PromptSpec
-from dialogue import guards, knowledge, prompting
+from dialogue import guards, knowledge, prompting, randomness
 from dialogue.events import MessageDone, SentenceEnd, TextDelta, ToolFinished, ToolStarted
 from dialogue.gateway import Completion, LlmUnavailable
 from dialogue.holdback import Holdback
@@ -97,7 +96,7 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
     if flow_names:
         tools.append(_start_flow_tool(flow_names))
     canary = guards.new_canary()
-    nonce = _secrets.token_hex(4)
+    nonce = randomness.token_hex(4)
     messages, instructions = prompting.build(
         prompt,
         turn.state,

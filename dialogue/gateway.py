@@ -26,7 +26,7 @@ import openai
 from django.conf import settings
 
 from config import telemetry, tls
-from dialogue import breaker, sse, tokens
+from dialogue import breaker, randomness, sse, tokens
 
 ATTEMPTS_PER_MODEL = 2
 BACKOFF_BASE_S = 0.2
@@ -234,7 +234,8 @@ class Gateway:
             cast_to=object,
             stream=True,
             stream_cls=sse.Stream,
-            options={"security": {"bearer_auth": True}},
+            # The SDK would draw this key with `uuid4` on every request (see `dialogue.randomness`).
+            options={"security": {"bearer_auth": True}, "idempotency_key": randomness.token_hex(16)},
         )
         text: list[str] = []
         calls: dict[int, dict] = {}

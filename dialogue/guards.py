@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-import secrets
 import unicodedata
+
+from dialogue import randomness
 
 MAX_INPUT_CHARS = 2000
 
@@ -37,7 +38,7 @@ def clean_user_text(text: str) -> str:
 
 
 def new_canary() -> str:
-    return f"sb-canary-{secrets.token_hex(6)}"
+    return f"sb-canary-{randomness.token_hex(6)}"
 
 
 def canary_instruction(canary: str) -> str:

@@ -49,7 +49,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import secrets as _secrets
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -66,7 +65,7 @@ from config import telemetry
 from conversations import services
 from conversations.models import ContactMemory, Conversation, Message
 from conversations.redaction import redact, redact_obj, region_of, remembering
-from dialogue import breaker, gateway, knowledge, memory, netguard
+from dialogue import breaker, gateway, knowledge, memory, netguard, randomness
 from dialogue import state as session
 from dialogue.db import db
 from dialogue.engine import Turn
@@ -166,7 +165,7 @@ def _renewal() -> _Renewal:
 async def _acquire(conversation_id: int, owner: str | None = None, *, with_state: bool = False, models=()):
     """The lock's token; with `with_state`, (token, the session state or None, a breaker reading
     of `models`)."""
-    token = owner or _secrets.token_hex(8)
+    token = owner or randomness.token_hex(8)
     key = f"sb:turnlock:{conversation_id}"
     keys = [key, session.key(conversation_id), *breaker.reading_keys(models)] if with_state else [key]
     deadline = time.monotonic() + LOCK_WAIT_S
