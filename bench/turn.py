@@ -8,13 +8,15 @@ the Redis lock and session state, and the stored messages / trace / LLM call row
 
 Overhead per turn = wall time of the whole turn (first call to the generator's end, storage
 included) minus the fake's injected time to first token. Measured with 1 conversation (turns
-one after another) and with 100 conversations sending at once. CPU per turn = CPU seconds this
-process used (event loop, ORM threads, the OpenAI and Redis clients) during the 100
-conversations' turns (the conversations are started before), divided by their turns: on a
-shared machine it is the figure that does not move with the load. The fake's answers are short
-(~25 words) and sent all at once; a second fake then answers every turn of 100 more
-conversations with 100 words, one every 20 ms as a model writes them, and the CPU per such turn
-is printed too: a reply streamed word by word costs each word's trip through the stack.
+one after another) and with 100 conversations sending at once, in ROUNDS rounds of 100 new
+conversations. CPU per turn = CPU seconds this process used (event loop, ORM threads, the
+OpenAI and Redis clients) during a round's turns (its conversations are started before),
+divided by its turns: on a shared machine it is the figure that does not move with the load.
+The headline is the median of the rounds, so that no single round makes the figure, and every
+round is printed; from one run of the bench to the next it still moves by up to ±8%. The fake's answers are short (~25
+words) and sent all at once; a second fake then answers every turn of more conversations with
+100 words, one every 20 ms as a model writes them, and the CPU per such turn is printed too: a
+reply streamed word by word costs each word's trip through the stack.
 Queries per turn are counted on a conversation's later turns (Django's `CaptureQueriesContext`,
 the turn driven from sync code so its ORM work runs on this thread).
 Then classifications per second of the local intent classifier on one core.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -41,6 +44,8 @@ TTFT_S = 0.05
 TURNS_SEQUENTIAL = 40
 CONCURRENT = 100
 TURNS_EACH = 3
+ROUNDS = 5
+STREAMED_ROUNDS = 3
 STREAMED_WORDS = 100
 WORD_INTERVAL_S = 0.02
 QUESTIONS = [
@@ -151,24 +156,29 @@ def main() -> None:
 
             freeze_heap()  # the engine runs here as in a web process, under the same collector policy
 
-            async def counted(convs, llm) -> tuple[list[float], list[float]]:
-                """The turns' overheads; CPU seconds of this process and of the fake `llm`, and wall seconds."""
-                before = (time.process_time(), cpu_s(llm.pid), time.perf_counter())
-                overheads = await concurrent(convs, snapshot)
-                after = (time.process_time(), cpu_s(llm.pid), time.perf_counter())
-                return overheads, [b - a for a, b in zip(before, after, strict=True)]
+            async def rounds(n: int, llm) -> tuple[list[float], list[list[float]]]:
+                """The turns' overheads, and per round: CPU ms per turn of this process and of the
+                fake `llm`, and wall seconds."""
+                overheads, costs = [], []
+                for _ in range(n):
+                    convs = await conversations(bot)  # opened before the count: a start is not a turn
+                    before = (time.process_time(), cpu_s(llm.pid), time.perf_counter())
+                    these = await concurrent(convs, snapshot)
+                    after = (time.process_time(), cpu_s(llm.pid), time.perf_counter())
+                    overheads += these
+                    engine, fake_llm, wall = (b - a for a, b in zip(before, after, strict=True))
+                    costs.append([engine * 1000 / len(these), fake_llm * 1000 / len(these), wall])
+                return overheads, costs
 
             async def run_all():
                 one = await sequential(bot, snapshot)
-                convs = await conversations(bot)  # opened before the count: a conversation's start is not a turn
-                hundred, costs = await counted(convs, fake)
-                convs = await conversations(bot)
+                hundred, costs = await rounds(ROUNDS, fake)
                 settings.OPENAI_BASE_URL = streaming_url  # the gateway's client follows the setting
-                streamed, streamed_costs = await counted(convs, streaming)
-                return one, hundred, costs, streamed_costs[0] * 1000 / len(streamed)
+                _, streamed_costs = await rounds(STREAMED_ROUNDS, streaming)
+                return one, hundred, costs, streamed_costs
 
             # The event loop the server runs (uvicorn picks uvloop when it is installed, as it is).
-            one, hundred, (engine_cpu, fake_cpu, wall), streamed_cpu_ms = uvloop.run(run_all())
+            one, hundred, costs, streamed_costs = uvloop.run(run_all())
             settings.OPENAI_BASE_URL = fake_url
             queries = queries_per_turn(bot, snapshot)
             rate = classifier_rate(snapshot)
@@ -184,14 +194,19 @@ def main() -> None:
     for n, values in ((1, one), (CONCURRENT, hundred)):
         print(f"{n:>13} | {len(values):>5} | {pct(values, 50):>6.1f} ms | {pct(values, 95):>6.1f} ms")
     print(
-        f"{CONCURRENT} conversations: {wall:.1f} s wall; CPU seconds used by this process (engine, Postgres "
-        f"client, ORM threads) {engine_cpu:.1f}, by the fake LLM server {fake_cpu:.1f}"
+        f"\n{CONCURRENT} conversations at once, {CONCURRENT * TURNS_EACH} turns a round; CPU per turn of this "
+        "process (engine, Postgres client, ORM threads) and of the fake LLM server"
     )
-    turn_cpu_ms = engine_cpu * 1000 / len(hundred)
-    print(f"CPU per turn: {turn_cpu_ms:.2f} ms; database queries per turn: {queries:g}")
+    print(f"{'round':>5} | {'wall':>6} | {'CPU per turn':>12} | {'fake LLM':>8}")
+    for i, (engine, fake_llm, wall) in enumerate(costs, 1):
+        print(f"{i:>5} | {wall:>4.1f} s | {engine:>9.2f} ms | {fake_llm:>5.2f} ms")
+    turn_cpu_ms = statistics.median(c[0] for c in costs)
+    streamed_cpu_ms = statistics.median(c[0] for c in streamed_costs)
+    print(f"CPU per turn, median of the rounds: {turn_cpu_ms:.2f} ms; database queries per turn: {queries:g}")
     print(
         f"CPU per turn with a {STREAMED_WORDS}-word reply streamed a word every {WORD_INTERVAL_S * 1000:.0f} ms "
-        f"({CONCURRENT} conversations at once): {streamed_cpu_ms:.2f} ms"
+        f"({CONCURRENT} conversations at once), rounds "
+        f"{', '.join(f'{c[0]:.2f}' for c in streamed_costs)} ms; median {streamed_cpu_ms:.2f} ms"
     )
     print(f"\nLocal intent classifier: {rate:,.0f} classifications/s on one core")
     print(
