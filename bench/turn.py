@@ -13,10 +13,10 @@ conversations. CPU per turn = CPU seconds this process used (event loop, ORM thr
 OpenAI and Redis clients) during a round's turns (its conversations are started before),
 divided by its turns: on a shared machine it is the figure that does not move with the load.
 The headline is the median of the rounds, so that no single round makes the figure, and every
-round is printed. The fake's answers are short (~25
-words) and sent all at once; a second fake then answers every turn of more conversations with
-100 words, one every 20 ms as a model writes them, and the CPU per such turn is printed too: a
-reply streamed word by word costs each word's trip through the stack.
+round is printed. The fake's answers are short (~25 words) and sent all at once; a second fake
+then answers every turn of more conversations with 100 words, one every 20 ms as a model writes
+them, and the CPU per such turn is printed too: a reply streamed word by word costs each word's
+trip through the stack.
 Queries per turn are counted on a conversation's later turns (Django's `CaptureQueriesContext`,
 the turn driven from sync code so its ORM work runs on this thread).
 Then classifications per second of the local intent classifier on one core.
