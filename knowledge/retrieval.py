@@ -39,6 +39,7 @@ MAX_DISTANCE = 0.95
 # new database connection (knowledge/apps.py).
 HNSW_EF_SEARCH = 100
 METHODS = ("vector", "fulltext")
+SEARCHES = 2  # a second search when a re-ingestion swapped chunks while the first ran
 
 
 @dataclass(frozen=True)
@@ -132,19 +133,25 @@ def retrieve(
     if not query or not knowledge_base_ids or top_k <= 0:
         return []
     kb_ids = list(knowledge_base_ids)
-    rankings: list[tuple[str, list[int], list[float]]] = []  # (method, ids best first, their weights)
     with connection.cursor() as cur:
-        if "fulltext" in methods:
-            every, some = _fulltext_ranking(cur, kb_ids, query)
-            rankings.append(("fulltext", every + some, [1.0] * len(every) + [SOME_TERMS_WEIGHT] * len(some)))
-        if "vector" in methods:
-            ids = _vector_ranking(cur, kb_ids, query)
-            rankings.append(("vector", ids, [1.0] * len(ids)))
-        fused = {chunk_id: (score, found_by) for chunk_id, score, found_by in _fuse(rankings)}
-        if not fused:
-            return []
-        cur.execute(_BEST_SQL, {"ids": list(fused), "k": top_k})
-        best = cur.fetchall()
+        for _attempt in range(SEARCHES):
+            rankings: list[tuple[str, list[int], list[float]]] = []  # (method, ids best first, weights)
+            if "fulltext" in methods:
+                every, some = _fulltext_ranking(cur, kb_ids, query)
+                rankings.append(("fulltext", every + some, [1.0] * len(every) + [SOME_TERMS_WEIGHT] * len(some)))
+            if "vector" in methods:
+                ids = _vector_ranking(cur, kb_ids, query)
+                rankings.append(("vector", ids, [1.0] * len(ids)))
+            fused = {chunk_id: (score, found_by) for chunk_id, score, found_by in _fuse(rankings)}
+            if not fused:
+                return []
+            cur.execute(_BEST_SQL, {"ids": list(fused), "k": top_k})
+            best = cur.fetchall()
+            # Each statement sees what was committed when it began: chunks found by the first but
+            # gone by the last were swapped by a document's re-ingestion in between. Its new
+            # chunks are there now, so a second search finds them.
+            if len(best) == min(top_k, len(fused)):
+                break
     return [
         RetrievedChunk(
             chunk_id=chunk_id,

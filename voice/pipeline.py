@@ -4,7 +4,7 @@
         ─▶ dialogue turn (voice mode) ─▶ sentences ─▶ Speaker (TTS, media + marks) ─▶ Twilio
 
 The reply starts before the caller's turn is known to be over. After a short pause
-(`SPECULATE_AFTER_S`) the pipeline asks the STT for the final transcript of what was said so far
+(`SPECULATE_AFTER_MS`) the pipeline asks the STT for the final transcript of what was said so far
 and starts a speculative turn on it: the LLM works while the pause lengthens into the bot's
 endpointing pause. That confirms the turn, and only then is anything spoken, stored or any tool
 called. If the caller goes on talking, the turn is dropped and their words are added to what
@@ -41,7 +41,7 @@ AUDIO_BACKLOG_FRAMES = 250  # 5 s of caller audio kept while the STT stream reco
 CONTEXT_FRESH_S = 10.0  # a turn reads its context again when the prefetched read is older than this
 # A pause this long after words starts a speculative reply. Longer waits less often on a pause
 # inside a sentence (a dropped reply still costs its LLM tokens); shorter answers sooner.
-SPECULATE_AFTER_S = 0.15
+SPECULATE_AFTER_MS = 150
 SPOKEN_FRAMES = 3  # 60 ms of voiced audio: worth asking the STT about at the next pause
 GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye."
 STT_LOST = "Sorry, I'm having trouble hearing you."
@@ -126,13 +126,13 @@ class CallPipeline:
             self._in_pause()
 
     def _in_pause(self) -> None:
-        quiet = time.monotonic() - self.vad.last_voiced_at
+        quiet_ms = self.vad.quiet_ms
         if self._speculation is not None:
-            if quiet >= self.voice.endpointing_ms / 1000:
+            if quiet_ms >= self.voice.endpointing_ms:
                 self._confirm_speculation()  # the bot's endpointing pause, by our own VAD
-        elif quiet >= SPECULATE_AFTER_S:
+        elif quiet_ms >= SPECULATE_AFTER_MS:
             self._unfinalized = False
-            if not self.busy and self.voice.endpointing_ms / 1000 > SPECULATE_AFTER_S and not self.audio.full():
+            if not self.busy and self.voice.endpointing_ms > SPECULATE_AFTER_MS and not self.audio.full():
                 self.audio.put_nowait(FINALIZE)
 
     def on_mark(self, name: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import webrtcvad
 
 FRAME_BYTES = 160  # 20 ms of mu-law at 8 kHz; webrtcvad takes 10, 20 or 30 ms frames
+FRAME_MS = 20
 MIN_RMS = 150  # 16-bit RMS under which a frame is line hiss, whatever the VAD says
 
 
@@ -70,6 +71,9 @@ class SpeechDetector:
         self._vad = webrtcvad.Vad(self.sensitivity.aggressiveness)
         self.run = 0  # consecutive voiced frames
         self.last_voiced_at = 0.0  # monotonic time of the latest voiced frame
+        # Pauses are counted in audio, not wall time: frames that reach us late and bunched (a
+        # jittery network, a busy process) must not look like the caller stopping mid-sentence.
+        self.quiet_frames = 0  # frames since the latest voiced one
 
     def feed(self, frame: bytes) -> bool:
         """True exactly once per stretch of speech, when it has lasted long enough to count."""
@@ -80,7 +84,14 @@ class SpeechDetector:
         # requiring some energy too stops a 60 ms click from looking like 140 ms of talk.
         if audioop.rms(pcm, 2) >= MIN_RMS and self._vad.is_speech(pcm, 8000):
             self.last_voiced_at = time.monotonic()
+            self.quiet_frames = 0
             self.run += 1
             return self.run == self.sensitivity.frames
         self.run = 0
+        self.quiet_frames += 1
         return False
+
+    @property
+    def quiet_ms(self) -> int:
+        """How much audio has come since the caller's latest voiced frame."""
+        return self.quiet_frames * FRAME_MS

@@ -3,8 +3,10 @@
 It speaks the real `/v1/listen` WebSocket protocol to the real `deepgram-sdk`: binary frames of
 mu-law audio in, JSON `Results` / `SpeechStarted` / `UtteranceEnd` / `Metadata` out. It does not
 recognise words: it detects speech by energy and, when a stretch of speech is followed by
-`final_delay` seconds of silence, answers the next scripted transcript. Tests script what the
+`final_delay` seconds of silent audio, answers the next scripted transcript. Tests script what the
 caller "said" with `fake.say(...)`; faults: `reject` handshakes, `drop()` live connections.
+Endpointing counts audio, as Deepgram's does: the pause is `final_delay` seconds of silent audio
+received, so frames that arrive late and bunched (a busy machine) do not split an utterance.
 `Finalize` answers the utterance in progress at once (`from_finalize`, not `speech_final`); the
 endpointing pause, if it follows, then ends the turn with an empty `speech_final` result. Speech
 after a `Finalize` is a new utterance: the next scripted transcript.
@@ -30,6 +32,7 @@ from urllib.parse import parse_qs
 from tests.fakes.server import FakeVendor, read_body
 
 SPEECH_RMS = 300  # 16-bit RMS above which a 20 ms frame counts as speech
+FRAME_BYTES = 160  # 20 ms of mu-law at 8 kHz
 
 
 @dataclass
@@ -152,7 +155,8 @@ class _Session:
         self.audio_s = 0.0  # seconds of audio received: Deepgram's timestamps are in audio time
         self.in_speech = False
         self.onset_at = 0.0
-        self.timers: list[asyncio.TimerHandle] = []
+        self.endpoint_at: float | None = None  # audio time at which the pause ends the utterance
+        self.interim: asyncio.TimerHandle | None = None
         self.utterance: Utterance | None = None
         self.dropped = asyncio.Event()
 
@@ -173,14 +177,12 @@ class _Session:
                         return
         finally:
             dropper.cancel()
-            for t in self.timers:
-                t.cancel()
+            self._cancel_interim()
             self.fake._live.remove(entry)
 
     async def _drop_on_request(self):
         await self.dropped.wait()
-        for t in self.timers:
-            t.cancel()
+        self._cancel_interim()
         await self.send({"type": "websocket.close", "code": 1011, "reason": "NET-0000"})
 
     async def _control(self, msg: dict) -> bool:
@@ -197,14 +199,18 @@ class _Session:
         return False
 
     def _audio(self, chunk: bytes):
+        # Frame by frame: a busy client batches several frames into one message.
+        for i in range(0, len(chunk), FRAME_BYTES):
+            self._frame(chunk[i : i + FRAME_BYTES])
+
+    def _frame(self, frame: bytes):
         start = self.audio_s
-        self.audio_s += len(chunk) / 8000
-        if not chunk or audioop.rms(audioop.ulaw2lin(chunk, 2), 2) < SPEECH_RMS:
+        self.audio_s += len(frame) / 8000
+        if audioop.rms(audioop.ulaw2lin(frame, 2), 2) < SPEECH_RMS:
+            if self.endpoint_at is not None and self.audio_s >= self.endpoint_at - 1e-9:
+                self._final()
             return
-        loop = asyncio.get_running_loop()
-        for t in self.timers[1:]:
-            t.cancel()  # more speech: the end-of-utterance timer starts again
-        self.timers = self.timers[:1]
+        self.endpoint_at = self.audio_s + self.fake.final_delay  # more speech: the pause starts again
         if not self.in_speech:
             self.in_speech, self.onset_at = True, start
             self.utterance = self.fake._next()
@@ -212,24 +218,28 @@ class _Session:
                 self._spawn({"type": "SpeechStarted", "channel": [0, 1], "timestamp": round(start, 3)})
             if self.query.get("interim_results") == "true":
                 interim = self.utterance.interim or self.utterance.text.split(" ")[0]
-                self.timers = [loop.call_later(self.fake.interim_delay, self._results, interim, False, False)]
-            else:
-                self.timers = [loop.call_later(3600, lambda: None)]
-        self.timers.append(loop.call_later(self.fake.final_delay, self._final))
+                self.interim = asyncio.get_running_loop().call_later(
+                    self.fake.interim_delay, self._results, interim, False, False
+                )
+
+    def _cancel_interim(self):
+        if self.interim is not None:
+            self.interim.cancel()
+            self.interim = None
 
     def _finalize(self):
-        self.timers[0].cancel()  # the interim: its words are final now
+        self._cancel_interim()  # its words are final now
         self.in_speech = False
         text, self.utterance = self.utterance.text, None
         self.fake.finals_sent.append((time.monotonic(), text))
         self._results(text, True, False, from_finalize=True)
 
     def _final(self):
-        for t in self.timers:
-            t.cancel()
-        self.timers = []
+        self._cancel_interim()
+        self.endpoint_at = None
         self.in_speech = False
         text = self.utterance.text if self.utterance else ""
+        self.utterance = None
         if text:
             self.fake.finals_sent.append((time.monotonic(), text))
         self.fake.turn_ends_sent.append(time.monotonic())

@@ -274,9 +274,11 @@ class TwilioCall:
         asyncio.get_running_loop().create_task(self.hang_up())
 
     # --- the caller ------------------------------------------------------------------------
-    async def send_audio(self, audio: bytes) -> None:
-        """Send audio in real time, 20 ms a frame, as Twilio forwards the caller's voice."""
-        start = time.monotonic()
+    async def send_audio(self, audio: bytes, *, late: float = 0.0) -> None:
+        """Send audio in real time, 20 ms a frame, as Twilio forwards the caller's voice.
+        `late`: the network held the first `late` seconds of it up, so those frames arrive at
+        once and the rest in real time."""
+        start = time.monotonic() - late
         for n, i in enumerate(range(0, len(audio), FRAME)):
             frame = audio[i : i + FRAME].ljust(FRAME, b"\xff")
             self._chunk += 1

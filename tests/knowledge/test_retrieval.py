@@ -3,7 +3,10 @@ outage answered from full text instead of an error."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 
 from knowledge import services
 from knowledge.models import KnowledgeBase
@@ -49,3 +52,39 @@ def test_an_embeddings_outage_falls_back_to_full_text(two_kbs, settings):
     settings.OPENAI_BASE_URL = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     hits = retrieve([kettles.pk], "how often should the kettle be descaled")
     assert hits[0].text == "Descale the kettle monthly." and hits[0].methods == ("fulltext",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_document_reingested_during_a_search_is_still_found(workspace):
+    kb = KnowledgeBase.objects.create(workspace=workspace, name="Shop", embedding_provider="none")
+    for title, text in (
+        ("Shipping times", "Standard shipping takes 3 to 5 business days."),
+        ("Islands", "Shipping to islands takes two weeks by ferry."),
+    ):
+        services.document_add_text(kb=kb, title=title, text=text, run_now=True)
+    islands = kb.documents.get(title="Islands")
+
+    def reingest():
+        # An editor saves a new version, and a worker swaps its chunks, on a connection of its own.
+        try:
+            services.document_replace_text(document=islands, text="Shipping to islands takes ten days by boat.")
+            assert services.document_ingest(islands.pk) == "ingested"
+        finally:
+            connection.close()
+
+    swapped = []
+
+    def between_the_statements(execute, sql, params, many, context):
+        # The ranked chunk ids are known; their text is read by the statement about to run.
+        if "WITH ORDINALITY" in sql and not swapped:
+            swapped.append(True)
+            worker = threading.Thread(target=reingest)
+            worker.start()
+            worker.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(between_the_statements):
+        hits = retrieve([kb.pk], "how long does shipping to islands take", methods=("fulltext",))
+    assert swapped
+    assert "Shipping to islands takes ten days by boat." in [h.text for h in hits]
+    assert len(hits) == 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 
 from conversations.models import LlmCall
 from tests.fakes.openai_server import Reply
-from tests.fakes.twilio_client import noise_burst
+from tests.fakes.twilio_client import SILENCE, noise_burst, speech
 from tests.voice.conftest import BOT_NUMBER, BOT_YAML, publish
 from tests.voice.test_calls import messages
 from voice.models import Call, CallTurn
@@ -108,4 +110,28 @@ async def test_a_cough_during_the_pause_does_not_drop_the_reply(fakes, unhurried
 
     assert len(openai.chat_requests()) == requests_before + 1  # one reply, prepared once
     await call.hang_up()
+    assert await llm_purposes(call.call_sid) == ["reply"]
+
+
+async def test_audio_held_up_by_the_network_is_not_taken_for_a_pause(fakes, phone_bot, place_call):
+    openai, deepgram, elevenlabs, twilio = fakes
+    call = await place_call()
+    await call.wait_quiet()
+
+    deepgram.say("I wanted to ask, what are your opening hours?")
+    # One sentence with a short breath in it; the network holds its frames up for half a second
+    # right after the breath began, then delivers them together.
+    words = speech("my_name_is_alice")[: 39 * len(SILENCE)]  # its voiced frames, not the pause after
+    await call.send_audio(words + SILENCE * 2)
+    await asyncio.sleep(0.5)
+    await call.send_audio(SILENCE + speech("what_are_your_opening_hours"), late=0.5)
+    await call.wait_for(lambda: "You asked: I wanted to ask, what are your opening hours?" in elevenlabs.texts())
+    await call.wait_quiet()
+
+    # Counted in audio, the breath was 60 ms: far from the 150 ms that asks for a transcript.
+    assert not call.clears
+    assert len(deepgram.finals_sent) == 1
+    await call.hang_up()
+    rows = await messages(call.call_sid)
+    assert [r for r in rows if r[0] == "user"] == [("user", "I wanted to ask, what are your opening hours?", False)]
     assert await llm_purposes(call.call_sid) == ["reply"]
