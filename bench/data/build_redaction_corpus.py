@@ -272,11 +272,12 @@ def names_addresses():
         "My husband {n} set up the account.", "name: {n}", "Regards,\n{n}", "it's for {n}, my daughter",
         "i am {lo} and i want a refund", "Send it to the attention of {n}.", "{n} is the account holder.",
         "Dear support, {n} asked me to write to you.", "Is {n} working today?",
+        "This is Dr. {n} speaking.", "I'm speaking with Ms. {l} now.", "it's mr {last_lo} from the shop",
     ]  # fmt: skip
     for _ in range(110):
         f, last = R.choice(FIRST), R.choice(LAST)
         template = R.choice(name_templates)
-        value = {"{n}": f"{f} {last}", "{lo}": f"{f} {last}".lower(), "{f}": f}
+        value = {"{n}": f"{f} {last}", "{lo}": f"{f} {last}".lower(), "{f}": f, "{l}": last, "{last_lo}": last.lower()}
         key = next(k for k in value if k in template)
         out.append(case("names_addresses", template.replace(key, value[key]), [("NAME", value[key])]))
     address_templates = [

@@ -13,10 +13,12 @@ _CHAT_WORDS = frozenset(
     fine good ok okay ready done new happy sure glad able unable going coming waiting writing having just
     still really very so not also about from with your a an the my our customer calling regarding
     following hoping wondering after before since until while because following afraid confused
-    frustrated annoyed upset excited pleased ringing texting contacting checking following there""".split()
+    frustrated annoyed upset excited pleased ringing texting contacting checking following there speaking""".split()
 )
 _STOP = ENGLISH_STOP_WORDS | _CHAT_WORDS
 _NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*"
+_TITLE = r"(?:mr|mrs|ms|mx|miss|dr|prof)\.?"
+_TITLE_WORDS = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof"})
 # Introductions where the next words are a name whatever their case.
 INTRO = re.compile(
     rf"\b(?:my\s+(?:full\s+|first\s+|last\s+|sur)?name\s+is|my\s+name'?s|name'?s|name\s*[:=]|"
@@ -24,8 +26,8 @@ INTRO = re.compile(
     rf"account\s+holder\s+is|this\s+is|i\s+am|i'?m|it'?s|speaking\s+with|talking\s+to|ask\s+for|"
     rf"(?:spoke|speak|spoken|talked|talk|chatted)\s+(?:with|to)|put\s+me\s+through\s+to|transfer\s+me\s+to|"
     rf"attention\s+of|attn:?|ask\s+for|signed|regards,?|cheers,?|thanks,?|sincerely,?|"
-    rf"mr\.?|mrs\.?|ms\.?|miss|dr\.?|prof\.?)"
-    rf"\s+((?:{_NAME})(?:\s+{_NAME}){{0,2}})",
+    rf"{_TITLE})"
+    rf"\s+((?:{_TITLE}\s+)?(?:{_NAME})(?:\s+{_NAME}){{0,2}})",
     re.IGNORECASE,
 )
 # After these only capitalised words count ("this is urgent" is not a name, "this is Maria" is).
@@ -33,6 +35,7 @@ _CASE_SENSITIVE = re.compile(
     r"^(?:this|i|i'?m|it'?s|speak|spoke|talk|chat|put|transfer|attention|attn|ask|signed|regards|cheers|thanks|sincerely)",
     re.I,
 )
+_LED_BY_TITLE = re.compile(rf"{_TITLE}\s", re.I)
 # "Maria Lopez here, …" at the start of a message.
 SIGN_ON = re.compile(r"^\s*(?:hi,?\s+|hello,?\s+)?((?-i:[A-Z][a-z'’-]+\s+[A-Z][A-Za-z'’-]+))\s+here\b")
 
@@ -41,17 +44,29 @@ def names(text: str):
     for m in SIGN_ON.finditer(text):
         if m.group(1).split()[0].lower() not in _STOP:
             yield m.start(1), m.end(1), "NAME"
-    for m in INTRO.finditer(text):
-        capitalised_only = _CASE_SENSITIVE.match(m.group()) is not None
+    pos = 0
+    # Each search starts where the last name ended or, when an introduction held none, right
+    # after its phrase: "I'm speaking with Ms. Rivera" finds the name the first phrase missed.
+    while m := INTRO.search(text, pos):
+        pos = m.start(1)
+        capitalised_only = None if _LED_BY_TITLE.match(m.group()) else _CASE_SENSITIVE.match(m.group()) is not None
         start = end = None
         for w in re.finditer(_NAME, m.group(1)):
             word = w.group()
+            if start is None and word.lower() in _TITLE_WORDS:
+                # "this is Dr. Emily Watson": the title stays, the name goes. After a title the name
+                # may be lowercase ("it's mr smith"); a capitalised one ends at a lowercase word.
+                capitalised_only = None
+                continue
+            if capitalised_only is None:
+                capitalised_only = word[0].isupper()
             if word.lower().strip("'’-") in _STOP or (capitalised_only and not word[0].isupper()):
                 break
             if start is None:
                 start = m.start(1) + w.start()
             end = m.start(1) + w.end()
         if start is not None:
+            pos = end
             yield start, end, "NAME"
 
 

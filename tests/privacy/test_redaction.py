@@ -42,6 +42,9 @@ def luhn_card(body: str) -> str:
         ("email me at john dot smith at gmail dot com", "email me at [EMAIL]"),
         ("my email is m dot garcia eighty seven at hotmail dot com", "my email is [EMAIL]"),
         ("it's maria lopez at outlook dot com", "it's [EMAIL]"),
+        ("This is Dr. Emily Watson speaking", "This is Dr. [NAME] speaking"),
+        ("I'm speaking with Ms. Rivera now", "I'm speaking with Ms. [NAME] now"),
+        ("it's mr smith from the shop", "it's mr [NAME] from the shop"),
     ],
 )  # fmt: skip
 def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
@@ -61,6 +64,7 @@ def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
         "please look at example dot com",
         "This is urgent and I'm fine, thanks",
         "build 10.0.19045.3803 fixed it",
+        "Dr. Who is on tonight, I'm speaking to you about my bill",
     ],
 )
 def test_look_alikes_survive(text):
