@@ -18,6 +18,10 @@ _CHAT_WORDS = frozenset(
 _STOP = ENGLISH_STOP_WORDS | _CHAT_WORDS
 _NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*"
 _TITLE = r"(?:mr|mrs|ms|mx|miss|dr|prof)\.?"
+# "my husband John Smith set up the account"
+_RELATIVE = (
+    r"(?:husband|wife|partner|son|daughter|mother|mom|mum|father|dad|brother|sister|friend|colleague|boss|manager)"
+)
 _TITLE_WORDS = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof"})
 # Introductions where the next words are a name whatever their case.
 INTRO = re.compile(
@@ -25,14 +29,15 @@ INTRO = re.compile(
     rf"i\s+am\s+called|call\s+me|you\s+can\s+call\s+me|under\s+the\s+name(?:\s+of)?|it'?s\s+for|"
     rf"account\s+holder\s+is|this\s+is|i\s+am|i'?m|it'?s|speaking\s+with|talking\s+to|ask\s+for|"
     rf"(?:spoke|speak|spoken|talked|talk|chatted)\s+(?:with|to)|put\s+me\s+through\s+to|transfer\s+me\s+to|"
-    rf"attention\s+of|attn:?|ask\s+for|signed|regards,?|cheers,?|thanks,?|sincerely,?|"
+    rf"attention\s+of|attn:?|ask\s+for|signed|regards,?|cheers,?|thanks,?|sincerely,?|my\s+{_RELATIVE}|"
     rf"{_TITLE})"
     rf"\s+((?:{_TITLE}\s+)?(?:{_NAME})(?:\s+{_NAME}){{0,2}})",
     re.IGNORECASE,
 )
 # After these only capitalised words count ("this is urgent" is not a name, "this is Maria" is).
 _CASE_SENSITIVE = re.compile(
-    r"^(?:this|i|i'?m|it'?s|speak|spoke|talk|chat|put|transfer|attention|attn|ask|signed|regards|cheers|thanks|sincerely)",
+    rf"^(?:this|i|i'?m|it'?s|speak|spoke|talk|chat|put|transfer|attention|attn|ask|signed|regards|cheers|thanks|sincerely|"
+    rf"my\s+{_RELATIVE})",
     re.I,
 )
 _LED_BY_TITLE = re.compile(rf"{_TITLE}\s", re.I)

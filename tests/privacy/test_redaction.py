@@ -45,6 +45,7 @@ def luhn_card(body: str) -> str:
         ("This is Dr. Emily Watson speaking", "This is Dr. [NAME] speaking"),
         ("I'm speaking with Ms. Rivera now", "I'm speaking with Ms. [NAME] now"),
         ("it's mr smith from the shop", "it's mr [NAME] from the shop"),
+        ("My husband Isabel Costa set up the account", "My husband [NAME] set up the account"),
     ],
 )  # fmt: skip
 def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
@@ -65,6 +66,7 @@ def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
         "This is urgent and I'm fine, thanks",
         "build 10.0.19045.3803 fixed it",
         "Dr. Who is on tonight, I'm speaking to you about my bill",
+        "my husband set up the account for my son's school",
     ],
 )
 def test_look_alikes_survive(text):
