@@ -17,17 +17,29 @@ from dialogue import randomness
 MAX_INPUT_CHARS = 2000
 
 _TEMPLATE_TOKENS = re.compile(
-    r"<\|[^|>]{1,40}\|>(?:\s*(?:system|user|assistant|developer|tool)\b)?|\[/?INST\]|<</?SYS>>|</?s>|<\|?(?:system|user|assistant)\|?>",
+    r"<\|[^|>]{1,40}\|>(?:\s*(?:system|user|assistant|developer|tool)\b)?|\[/?INST\]|<</?SYS>>|</?s>|"
+    r"</?\|?(?:system|user|assistant|developer|tool|instructions?)\|?>",
     re.IGNORECASE,
 )
+_ROLE = r"(?:system|assistant|developer|user|human|ai|bot|tool|admin(?:istrator)?|sys|operator|instructions?)"
+# A line that opens by naming a role, however it is dressed: "SYSTEM:", "### System prompt:",
+# "**System:**", "> system:", "[SYSTEM]", "((system)):", "SYSTEM OVERRIDE:". Only at a line's
+# start and only with a colon or brackets after it, so "My system: linux" is left alone.
 _ROLE_PREFIX = re.compile(
-    r"^\s*(?:#+\s*)?(?:system|assistant|developer|user|human|ai|bot|tool)\s*(?:prompt|message)?\s*[:>]\s*",
+    rf"^[ \t]*(?:[#>*_`~|-][ \t]*)*"
+    rf"(?:[\[({{<]{{1,2}}[ \t]*{_ROLE}(?:[ \t]+\w+)?[ \t]*[\])}}>]{{1,2}}[ \t]*[:：]?"
+    rf"|{_ROLE}(?:[ \t]+(?:prompt|message|override|instructions?|note|update|mode))?[ \t]*[*_`]*[ \t]*[:：>])"
+    rf"[*_`]*[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
+# Fullwidth letters ("Ｓｙｓｔｅｍ:") read as ASCII; invisible characters ("Sys\u200btem") dropped.
+_FULLWIDTH = re.compile("[\uff21-\uff3a\uff41-\uff5a]")  # letters only: CJK punctuation stays
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
 
 
 def clean_user_text(text: str) -> str:
     text = text[:MAX_INPUT_CHARS]
+    text = _INVISIBLE.sub("", _FULLWIDTH.sub(lambda m: chr(ord(m.group()) - 0xFEE0), text))
     text = _TEMPLATE_TOKENS.sub("\n", text)  # a token starts a "line", so a role after it is a prefix
     previous = None
     while previous != text:  # "SYSTEM: assistant: ..." strips both
