@@ -196,7 +196,8 @@ def structured():
         out.append(case("structured", in_sentence("PHONE", value), [("PHONE", value)]))
     for _ in range(35):
         local, domain = email_parts()
-        value = f"{local}@{domain}"
+        value = R.choice([f"{local}@{domain}"] * 4 + [f"{local} (at) {domain.replace('.', ' (dot) ')}",
+                                                       f"{local}[at]{domain.replace('.', '[dot]')}"])  # fmt: skip
         out.append(case("structured", in_sentence("EMAIL", value), [("EMAIL", value)]))
     for _ in range(15):
         value = R.choice(

@@ -22,6 +22,13 @@ from conversations.pii.context import verdict
 EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]*[A-Za-z0-9_])?@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b"
 )
+# Written to dodge harvesters: "jane (at) example (dot) com", "jane[at]example[dot]com".
+_OPEN, _CLOSE = r"\s*[\[({<]\s*", r"\s*[\])}>]\s*"
+OBFUSCATED_EMAIL = re.compile(
+    rf"(?<![\w.%+'’-])[A-Za-z0-9][A-Za-z0-9._%+\-]*{_OPEN}at{_CLOSE}[A-Za-z0-9\-]+"
+    rf"(?:(?:{_OPEN}dot{_CLOSE}|\.)[A-Za-z0-9\-]+)*(?:{_OPEN}dot{_CLOSE}|\.)[A-Za-z]{{2,24}}\b",
+    re.IGNORECASE,
+)
 IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){10,32}")
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -56,6 +63,9 @@ def emails(text: str, spoken_at: set[int]):
             if before and before.group(1).lower() not in _NOT_NAME_PART:
                 start = before.start(1)
         yield start, m.end(), "EMAIL"
+    for m in OBFUSCATED_EMAIL.finditer(text):
+        if m.group().split(None, 1)[0].split("(")[0].split("[")[0].lower() not in _NOT_LOCAL_PART:
+            yield m.start(), m.end(), "EMAIL"
 
 
 def ibans(text: str):

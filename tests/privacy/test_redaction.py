@@ -46,6 +46,7 @@ def luhn_card(body: str) -> str:
         ("I'm speaking with Ms. Rivera now", "I'm speaking with Ms. [NAME] now"),
         ("it's mr smith from the shop", "it's mr [NAME] from the shop"),
         ("My husband Isabel Costa set up the account", "My husband [NAME] set up the account"),
+        ("write to jane (at) example (dot) com or j.doe[at]mail[dot]co[dot]uk", "write to [EMAIL] or [EMAIL]"),
     ],
 )  # fmt: skip
 def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
@@ -67,6 +68,7 @@ def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
         "build 10.0.19045.3803 fixed it",
         "Dr. Who is on tonight, I'm speaking to you about my bill",
         "my husband set up the account for my son's school",
+        "meet me [at] noon, I'm (at) home (dot) now",
     ],
 )
 def test_look_alikes_survive(text):
