@@ -25,7 +25,7 @@ EMAIL = re.compile(
 # Written to dodge harvesters: "jane (at) example (dot) com", "jane[at]example[dot]com".
 _OPEN, _CLOSE = r"\s*[\[({<]\s*", r"\s*[\])}>]\s*"
 OBFUSCATED_EMAIL = re.compile(
-    rf"(?<![\w.%+'’-])[A-Za-z0-9][A-Za-z0-9._%+\-]*{_OPEN}at{_CLOSE}[A-Za-z0-9\-]+"
+    rf"(?<![\w.%+'’-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]*){_OPEN}at{_CLOSE}[A-Za-z0-9\-]+"
     rf"(?:(?:{_OPEN}dot{_CLOSE}|\.)[A-Za-z0-9\-]+)*(?:{_OPEN}dot{_CLOSE}|\.)[A-Za-z]{{2,24}}\b",
     re.IGNORECASE,
 )
@@ -64,7 +64,7 @@ def emails(text: str, spoken_at: set[int]):
                 start = before.start(1)
         yield start, m.end(), "EMAIL"
     for m in OBFUSCATED_EMAIL.finditer(text):
-        if m.group().split(None, 1)[0].split("(")[0].split("[")[0].lower() not in _NOT_LOCAL_PART:
+        if m.group("local").lower() not in _NOT_LOCAL_PART:  # "meet (at) home (dot) now" is not one
             yield m.start(), m.end(), "EMAIL"
 
 
