@@ -17,7 +17,7 @@ _CHAT_WORDS = frozenset(
 )
 _STOP = ENGLISH_STOP_WORDS | _CHAT_WORDS
 _NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*"
-_TITLE = r"(?:mr|mrs|ms|mx|miss|dr|prof)\.?"
+_TITLE = r"(?:mr|mrs|ms|mx|(?-i:Miss)|dr|prof)\.?"  # "Miss" capitalised: "I miss Paris" is a verb
 # "my husband John Smith set up the account"
 _RELATIVE = (
     r"(?:husband|wife|partner|son|daughter|mother|mom|mum|father|dad|brother|sister|friend|colleague|boss|manager)"
