@@ -5,8 +5,8 @@ mu-law audio in, JSON `Results` / `SpeechStarted` / `UtteranceEnd` / `Metadata` 
 recognise words: it detects speech by energy and, when a stretch of speech is followed by
 `final_delay` seconds of silent audio, answers the next scripted transcript. Tests script what the
 caller "said" with `fake.say(...)`; faults: `reject` handshakes, `drop()` live connections.
-Endpointing counts audio, as Deepgram's does: the pause is `final_delay` seconds of silent audio
-received, so frames that arrive late and bunched (a busy machine) do not split an utterance.
+Endpointing counts audio received, as Deepgram's does, not wall time: frames that arrive late
+and bunched (a busy machine) do not split an utterance.
 `Finalize` answers the utterance in progress at once (`from_finalize`, not `speech_final`); the
 endpointing pause, if it follows, then ends the turn with an empty `speech_final` result. Speech
 after a `Finalize` is a new utterance: the next scripted transcript.
