@@ -17,12 +17,13 @@ _CHAT_WORDS = frozenset(
 )
 _STOP = ENGLISH_STOP_WORDS | _CHAT_WORDS
 _NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*"
-_TITLE = r"(?:mr|mrs|ms|mx|(?-i:Miss)|dr|prof)\.?"  # "Miss" capitalised: "I miss Paris" is a verb
+_TITLE_WORDS = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof"})
+# "Miss" only capitalised: "I miss Paris" is a verb.
+_TITLE = "(?:" + "|".join("(?-i:Miss)" if t == "miss" else t for t in sorted(_TITLE_WORDS)) + r")\.?"
 # "my husband John Smith set up the account"
 _RELATIVE = (
     r"(?:husband|wife|partner|son|daughter|mother|mom|mum|father|dad|brother|sister|friend|colleague|boss|manager)"
 )
-_TITLE_WORDS = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof"})
 # Introductions where the next words are a name whatever their case.
 INTRO = re.compile(
     rf"\b(?:my\s+(?:full\s+|first\s+|last\s+|sur)?name\s+is|my\s+name'?s|name'?s|name\s*[:=]|"
