@@ -350,8 +350,23 @@ def lookalikes():
     return out
 
 
+def unallocated_phones():
+    """Phones as examples and forms write them (unallocated ranges, extensions), and the same
+    shape after a word that makes it something else. Drawn last, so the cases before stay as they were."""
+    out = []
+    for _ in range(15):
+        value = R.choice([f"(555) {digits(3)}-{digits(4)}", f"{R.choice(['555', '123'])}.{digits(3)}.{digits(4)}x{R.randint(1, 9999)}",
+                          f"{us_phone()[:3]}-{digits(3)}-{digits(4)} ext. {R.randint(1, 999)}", f"1-{R.randint(100, 199)}-{digits(3)}-{digits(4)}"])  # fmt: skip
+        out.append(case("structured", in_sentence("PHONE", value), [("PHONE", value)]))
+    for _ in range(10):
+        value = f"{R.randint(200, 999)}-{R.randint(100, 999)}-{R.randint(1000, 9999)}"
+        template = R.choice(["order {k} never came", "The part number is {k}", "ticket {k} is still open"])
+        out.append(case("lookalike", template.replace("{k}", value), keep=[value]))
+    return out
+
+
 def main() -> None:
-    cases = structured() + spoken_cases() + names_addresses() + lookalikes()
+    cases = structured() + spoken_cases() + names_addresses() + lookalikes() + unallocated_phones()
     with OUT.open("w") as fh:
         for c in cases:
             fh.write(json.dumps(c) + "\n")

@@ -32,9 +32,19 @@ OBFUSCATED_EMAIL = re.compile(
 IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){10,32}")
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-# A run of digit groups: "4111 1111-1111 1111", "(415) 555.0132", "+44 20 7946 0958", "555, 21, 1234".
-_SEP = r"(?:[ \t\u00a0]*[-.,/–][ \t\u00a0]*|[ \t\u00a0]+|[ \t]*\)[ \t]*|[ \t]*\([ \t]*)"
-DIGIT_RUN = re.compile(rf"(?<![\w@.+/-])(?:\+|\(\s*)?\d+(?:{_SEP}\d+)*\)?(?![\w@])")
+# A run of digit groups: "4111 1111-1111 1111", "(415) 555.0132", "(03).6018.1590", "+44 20 7946 0958",
+# "555, 21, 1234".
+_SEP = r"(?:[ \t\u00a0]*[-.,/–][ \t\u00a0]*|[ \t\u00a0]+|[ \t]*\)[ \t]*(?:[-.][ \t]*)?|[ \t]*\([ \t]*)"
+# A run may end where an extension starts ("555-123-4567x890").
+DIGIT_RUN = re.compile(rf"(?<![\w@.+/-])(?:\+|\(\s*)?\d+(?:{_SEP}\d+)*\)?(?!(?!x\d)[\w@])")
+# Written the way phone numbers are written, whether or not the number is allocated: North
+# American "(555) 123-4567", "555.123.4567", "1-555-123-4567"; a trunk code in brackets,
+# "(0161) 496 0066". Made-up and unallocated numbers in that shape are still someone's phone to
+# the reader; a word before it saying otherwise ("part", "order") still keeps it.
+_PHONE_SHAPE = re.compile(
+    r"(?:(?:\+?1|001)[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\(0\d{1,4}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){0,2}"
+)
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d{1,6}\b", re.IGNORECASE)
 _GROUP = re.compile(r"\d+")
 _DATE = re.compile(r"^(?:\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2(?:\d{2}|\d{4}))$")
 _WHITE = re.compile(r"\s")
@@ -146,6 +156,8 @@ def numbers(text: str, region: str):
                 end = m.start() + groups[j][1]
                 if run[groups[j][1] : groups[j][1] + 1] == ")":
                     end += 1
+                if kind == "PHONE" and (extension := _EXTENSION.match(text, end)):
+                    end = extension.end()
                 yield start, end, kind
                 i = j + 1
             else:
@@ -159,8 +171,11 @@ def _classify(text: str, offset: int, run: str, a: int, b: int, first: bool, reg
     if n < 7 or n > 19 or _DATE.match(piece):
         return None
     start = offset + a
-    if 13 <= n <= 19 and digits[0] in "23456" and luhn.is_valid(digits):
-        if verdict(text, start, "card") >= 0 or len(set(piece) - set("0123456789")) > 0:
+    # Maestro's 12 digits only as a whole number: 12 of a longer run pass Luhn one time in ten.
+    if _card_number(digits) and (n > 12 or not any(ch.isdigit() for ch in run[:a] + run[b:])):
+        # Grouped as a card is written, it is one even after "order"; 12 digits are too like
+        # other numbers for that.
+        if verdict(text, start, "card") >= 0 or (n >= 13 and len(set(piece) - set("0123456789")) > 0):
             return "CARD"
     if n == 9 and std_ssn.is_valid(digits):
         said = verdict(text, start, "ssn")
@@ -170,9 +185,22 @@ def _classify(text: str, offset: int, run: str, a: int, b: int, first: bool, reg
     if 7 <= n <= 15:
         plus = first and run[:a].strip().startswith("+")
         said = verdict(text, start, "phone")
-        if said >= 0 and _phone_ok(("+" if plus else "") + digits, region, lenient=plus or said > 0):
+        shaped = _PHONE_SHAPE.fullmatch((run[:b] if first else piece).strip()) is not None
+        if said >= 0 and (shaped or _phone_ok(("+" if plus else "") + digits, region, lenient=plus or said > 0)):
             return "PHONE"
     return None
+
+
+def _card_number(digits: str) -> bool:
+    """Luhn, and a length and first digits some card network issues: 13 to 19 digits from 2 to 6,
+    Maestro's 12 digits (50, 56 to 69), JCB's old 15-digit 1800 and 2131 ranges."""
+    n = len(digits)
+    issued = (
+        (13 <= n <= 19 and digits[0] in "23456")
+        or (n == 12 and (digits[:2] == "50" or "56" <= digits[:2] <= "69"))
+        or (n == 15 and digits[:4] in ("1800", "2131"))
+    )
+    return issued and luhn.is_valid(digits)
 
 
 _TRUNK_REGIONS = ("GB", "DE", "FR", "AU", "IN", "IE", "NL", "ES", "IT")

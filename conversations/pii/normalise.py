@@ -165,14 +165,21 @@ def _joins(word, wi: int) -> bool:
 
 
 def _email_at(word, wi: int) -> bool:
-    """A spoken "at" inside an address: a "dot" (or ".") follows within three words."""
-    if not (word(wi - 1) and word(wi - 1).isalnum()):
+    """A spoken "at" inside an address: a "dot" (or ".") follows within three words, after a
+    domain with a letter in it ("at 555.123.4567" is a phone) and not after a contraction
+    ("I'm at H.No. 18" is a place)."""
+    if not (word(wi - 1) and word(wi - 1).isalnum()) or word(wi - 2) in ("'", "’"):
         return False
     ahead = [word(wi + k) for k in range(1, 7)]
     if "@" in ahead:
         return False
     dot = next((i for i in range(1, 4) if ahead[i] in ("dot", ".")), None)
-    return dot is not None and "at" not in ahead[1:dot] and ahead[dot + 1 : dot + 3].count("at") == 0
+    return (
+        dot is not None
+        and any(ch.isalpha() for w in ahead[:dot] for ch in w)
+        and "at" not in ahead[1:dot]
+        and ahead[dot + 1 : dot + 3].count("at") == 0
+    )
 
 
 def _email_plus(word, wi: int) -> bool:

@@ -47,6 +47,11 @@ def luhn_card(body: str) -> str:
         ("it's mr smith from the shop", "it's mr [NAME] from the shop"),
         ("My husband Isabel Costa set up the account", "My husband [NAME] set up the account"),
         ("write to jane (at) example (dot) com or j.doe[at]mail[dot]co[dot]uk", "write to [EMAIL] or [EMAIL]"),
+        # Written as phones are written, allocated or not, extensions included.
+        ("my number is (555) 123-4567, or 555.123.4567x204", "my number is [PHONE], or [PHONE]"),
+        ("reach me at 555.123.4567 after 5", "reach me at [PHONE] after 5"),
+        ("it's 1-800-555-0199 ext. 12 during the day", "it's [PHONE] during the day"),
+        ("try (0161) 496 0066 or (03).6018.1590", "try [PHONE] or [PHONE]"),
     ],
 )  # fmt: skip
 def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
@@ -70,10 +75,23 @@ def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
         "my husband set up the account for my son's school",
         "meet me [at] noon, I'm (at) home (dot) now",
         "I miss Paris, and we miss Christmas deliveries",
+        "order 555-123-4567 and part (555) 123-4567 are in stock",
+        "card number 6011 5472 5373 8344 is wrong",  # fails Luhn, though its first 12 digits pass
     ],
 )
 def test_look_alikes_survive(text):
     assert redact(text) == text
+
+
+def test_card_numbers_of_every_network_length():
+    maestro, jcb = luhn_card("67593102227"), luhn_card("18000343253657")
+    assert redact(f"paid with maestro {maestro} and {jcb}") == "paid with maestro [CARD] and [CARD]"
+    assert redact(f"order {maestro}") == f"order {maestro}"  # 12 digits: the word before decides
+
+
+def test_an_at_before_a_number_or_after_a_contraction_is_no_address():
+    assert redact("I'm at H.No. 18 all day") == "I'm at H.No. 18 all day"
+    assert redact("it's at 12.30 today") == "it's at 12.30 today"
 
 
 def test_the_bots_region_decides_what_a_national_number_is():
