@@ -25,6 +25,7 @@ POSITIVE = {
     "ip": frozenset("ip address server host".split()),
 }
 
+_POSSESSIVE = frozenset("my your his her our their".split())
 _WORD = re.compile(r"#|[a-z]+\.?")
 LOOKBACK = 6  # words
 
@@ -36,9 +37,14 @@ def verdict(text: str, start: int, kind: str) -> int:
     if before.rstrip().endswith(("#", "$", "€", "£", "¥")):
         return -1
     positive = POSITIVE.get(kind, frozenset())
-    for word in reversed(_WORD.findall(before)[-LOOKBACK:]):
+    words = _WORD.findall(before)[-LOOKBACK:]
+    for k in range(len(words) - 1, -1, -1):
+        word = words[k]
         bare = word.rstrip(".")
         if bare in positive:
+            return 1
+        # "my number" is a phone number; "my order number" reads on to "order".
+        if kind == "phone" and bare == "number" and k > 0 and words[k - 1] in _POSSESSIVE:
             return 1
         if word in NEGATIVE or bare in NEGATIVE:
             return -1

@@ -55,7 +55,7 @@ class Normalised:
 
 
 def _is_digitish(tok: str) -> bool:
-    low = tok.lower()
+    low = _fold(tok)
     return tok.isdigit() or low in _UNITS or low in _TEENS or low in _TENS or low in _REPEAT or low in _ZERO_LIKE
 
 
@@ -67,7 +67,7 @@ def normalise(text: str) -> Normalised:
     pos = {ti: wi for wi, ti in enumerate(words)}
 
     def word(wi: int) -> str:
-        return toks[words[wi]][0].lower() if 0 <= wi < len(words) else ""
+        return _fold(toks[words[wi]][0]) if 0 <= wi < len(words) else ""
 
     out: list[tuple[str, int, int]] = []  # (written text, original start, original end)
     spoken_at: set[int] = set()
@@ -95,7 +95,7 @@ def normalise(text: str) -> Normalised:
             i += 1
             continue
         wi = pos[i]
-        low = tok.lower()
+        low = _fold(tok)
         glue_next = False
         if low in _UNITS:
             out.append((_UNITS[low], s, e))
@@ -115,7 +115,7 @@ def normalise(text: str) -> Normalised:
             out.append((digit * _REPEAT[low], s, toks[j][2]))
             i = j + 1
             continue
-        elif low in _ZERO_LIKE and (_is_digitish(word(wi - 1)) or _is_digitish(word(wi + 1))):
+        elif low in _ZERO_LIKE and _zero(word, wi):
             out.append(("0", s, e))
         elif low in ("hundred", "thousand") and _is_digitish(word(wi - 1)):
             follows = word(wi + 1)
@@ -151,11 +151,19 @@ def normalise(text: str) -> Normalised:
     return Normalised("".join(written), starts, ends, spoken_at)
 
 
+def _fold(tok: str) -> str:
+    # Capital "OH" is Ohio ("Columbus, OH 43004"); people and speech-to-text write the zero "oh".
+    return tok if tok == "OH" else tok.lower()
+
+
+def _zero(word, wi: int) -> bool:
+    """ "oh" or "o" said for a zero: next to a digit, and not the O of a name ("56 O'Neill")."""
+    return word(wi + 1) not in ("'", "’") and (_is_digitish(word(wi - 1)) or _is_digitish(word(wi + 1)))
+
+
 def _spoken_digit(word, wi: int) -> bool:
     w = word(wi)
-    return (
-        w in _UNITS or w in _REPEAT or (w in _ZERO_LIKE and (_is_digitish(word(wi - 1)) or _is_digitish(word(wi + 1))))
-    )
+    return w in _UNITS or w in _REPEAT or (w in _ZERO_LIKE and _zero(word, wi))
 
 
 def _joins(word, wi: int) -> bool:

@@ -52,6 +52,15 @@ def luhn_card(body: str) -> str:
         ("reach me at 555.123.4567 after 5", "reach me at [PHONE] after 5"),
         ("it's 1-800-555-0199 ext. 12 during the day", "it's [PHONE] during the day"),
         ("try (0161) 496 0066 or (03).6018.1590", "try [PHONE] or [PHONE]"),
+        ("my number is 7449314712", "my number is [PHONE]"),
+        # Every street type of the postal lists, when a town and postcode follow.
+        ("send it to 5116 Timothy Fall, Mccormickmouth, CO 95112 please", "send it to [ADDRESS] please"),
+        ("ship to 0181 Aguilar Parkways Suite 12, North Christopher, MT 09657", "ship to [ADDRESS]"),
+        ("I'm at Flat 23, Beverley Hills, Gardinermouth, PL1 8SG", "I'm at [ADDRESS]"),
+        ("home: 56 O'Neill Isle, West Declanfurt, L0 4QD", "home: [ADDRESS]"),
+        ("it's Level 4 9 Alexander Brae, St. Adamsville, QLD, 2920", "it's [ADDRESS]"),
+        ("4132 Amy Creek Apt. 413, Jennabury, OH 60552 is the one", "[ADDRESS] is the one"),
+        ("mail goes to Unit 5131 Box 3735, DPO AE 63763", "mail goes to [ADDRESS]"),
     ],
 )  # fmt: skip
 def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
@@ -77,6 +86,9 @@ def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
         "I miss Paris, and we miss Christmas deliveries",
         "order 555-123-4567 and part (555) 123-4567 are in stock",
         "card number 6011 5472 5373 8344 is wrong",  # fails Luhn, though its first 12 digits pass
+        "my order number is 7449314712",
+        "we need 3 forges and 2 meadows of grass",
+        "the 3 Musketeers, Dumas, 1844 edition",
     ],
 )
 def test_look_alikes_survive(text):
