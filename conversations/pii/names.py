@@ -30,14 +30,16 @@ INTRO = re.compile(
     rf"i\s+am\s+called|call\s+me|you\s+can\s+call\s+me|under\s+the\s+name(?:\s+of)?|it'?s\s+for|"
     rf"account\s+holder\s+is|this\s+is|i\s+am|i'?m|it'?s|speaking\s+with|talking\s+to|ask\s+for|"
     rf"(?:spoke|speak|spoken|talked|talk|chatted)\s+(?:with|to)|put\s+me\s+through\s+to|transfer\s+me\s+to|"
-    rf"attention\s+of|attn:?|ask\s+for|signed|regards,?|cheers,?|thanks,?|sincerely,?|my\s+{_RELATIVE}|"
+    rf"attention\s+of|attn:?|ask\s+for|ask|dear|contact\s*:|signed|regards,?|cheers,?|thanks,?|sincerely,?|"
+    rf"my\s+{_RELATIVE}|"
     rf"{_TITLE})"
     rf"\s+((?:{_TITLE}\s+)?(?:{_NAME})(?:\s+{_NAME}){{0,2}})",
     re.IGNORECASE,
 )
 # After these only capitalised words count ("this is urgent" is not a name, "this is Maria" is).
 _CASE_SENSITIVE = re.compile(
-    rf"^(?:this|i|i'?m|it'?s|speak|spoke|talk|chat|put|transfer|attention|attn|ask|signed|regards|cheers|thanks|sincerely|"
+    rf"^(?:this|i|i'?m|it'?s|speak|spoke|talk|chat|put|transfer|attention|attn|ask|dear|contact|signed|regards|cheers|"
+    rf"thanks|sincerely|"
     rf"my\s+{_RELATIVE})",
     re.I,
 )
