@@ -7,12 +7,17 @@ with `bench/data/build_redaction_corpus.py`). A value counts as caught when ever
 digit of it lies inside a redacted span; a look-alike is a false positive when any redaction
 touches it. "fast" is the pass inside each turn; "stored" adds the deep (NER) pass that Celery
 runs over stored messages within seconds, i.e. what storage holds once both have run.
+
+Then the same count over values the corpus's author did not write: Faker's phones, e-mails,
+cards, IBANs, SSNs, postal addresses and names for the US, UK, Canada and Australia (a fixed
+seed), each in a sentence that says nothing about what the value is.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -25,6 +30,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from conversations.pii import find  # noqa: E402
 
 CORPUS = Path(__file__).with_name("data") / "redaction.jsonl"
+GENERATED_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU")
+GENERATED_EACH = 50  # values of each kind per locale
+NEUTRAL = [
+    "my details: {}",
+    "it's {}",
+    "you can use {} if you need to",
+    "{} is the one on file",
+    "Contact: {}",
+    "please update it to {} thanks",
+    "hello? {}",
+    "the old one was {} but it changed",
+]
+DRAWS = {
+    "PHONE": lambda f: f.phone_number(),
+    "EMAIL": lambda f: f.email(),
+    "CARD": lambda f: f.credit_card_number(),
+    "IBAN": lambda f: f.iban(),
+    "SSN": lambda f: f.ssn() if f.locales == ["en_US"] else None,  # other locales' "ssn" is another ID
+    "ADDRESS": lambda f: f.address().replace("\n", ", "),
+    "NAME": lambda f: f"{f.first_name()} {f.last_name()}",  # without "Mrs.", which redaction keeps
+}
 
 
 def covered(text: str, value: str, spans) -> bool:
@@ -43,6 +69,32 @@ def touched(text: str, value: str, spans) -> bool:
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def generated() -> tuple[dict[str, list[int]], list[str]]:
+    """Per kind: [caught fast, caught stored, total] over Faker's values; and the stored misses."""
+    from faker import Faker
+
+    rng = random.Random(7)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    missed = []
+    for locale in GENERATED_LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(7)
+        for kind, draw in DRAWS.items():
+            for _ in range(GENERATED_EACH):
+                value = draw(fake)
+                if value is None:
+                    break
+                text = rng.choice(NEUTRAL).format(value)
+                row = counts[kind]
+                row[0] += covered(text, value, find(text))
+                ok = covered(text, value, find(text, deep=True))
+                row[1] += ok
+                row[2] += 1
+                if not ok:
+                    missed.append(f"{locale} {kind}: {text!r}")
+    return counts, missed
 
 
 def main() -> None:
@@ -95,12 +147,22 @@ def main() -> None:
         print("\nmisses and false positives (first 25):")
         for group, kind, text in missed[:25]:
             print(f"  {group}/{kind}: {text!r}")
+    made, made_missed = generated()
+    print(f"\nFaker's values ({', '.join(GENERATED_LOCALES)}), in sentences that say nothing of them")
+    print(f"{'kind':<9}{'n':>5}{'fast':>9}{'stored':>9}")
+    for kind, (f, s, n) in made.items():
+        print(f"{kind:<9}{n:>5}{f / n:>9.3f}{s / n:>9.3f}")
+    if made_missed:
+        print("misses after both passes (first 15):")
+        for line in made_missed[:15]:
+            print(f"  {line}")
     figures = {
         "recall_structured": round(totals["structured"][0] / totals["structured"][1], 4),
         "recall_spoken": round(totals["spoken"][0] / totals["spoken"][1], 4),
         "recall_names_addresses": round(totals["names_addresses"][0] / totals["names_addresses"][1], 4),
         "false_positive_rate": round(fp_stored / lookalikes, 4),
         "hot_path_p95_ms": round(pct(fast_ms, 0.95), 3),
+        "generated_recall_stored": round(sum(r[1] for r in made.values()) / sum(r[2] for r in made.values()), 4),
     }
     print(json.dumps(figures))
 
