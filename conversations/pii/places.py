@@ -63,7 +63,11 @@ MILITARY = re.compile(
 )
 PO_BOX = re.compile(r"\bp\.?\s?o\.?\s*box\s+\d{1,7}\b", re.IGNORECASE)
 UK_POSTCODE = re.compile(rf"\b{_UK_POSTCODE}")
-_NOT_STREET_START = frozenset("and or of to for in at on the a an items things times people days hours minutes".split())
+# Words no street name starts with: "the old one was Cole Street" is not an address at number one.
+_NOT_STREET_START = frozenset(
+    """and or of to for in at on the a an items things times people days hours minutes was is are were be been
+    has have had will would can could should may might must do does did""".split()
+)
 
 
 def addresses(text: str):

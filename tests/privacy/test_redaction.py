@@ -92,6 +92,7 @@ def test_written_and_spoken_pii_is_replaced_where_it_was_said(text, expected):
         "we need 3 forges and 2 meadows of grass",
         "the 3 Musketeers, Dumas, 1844 edition",
         "can I ask why it is late? dear me, contact: support",
+        "the old one was Cole Street, now it is Main Street",
     ],
 )
 def test_look_alikes_survive(text):
