@@ -345,9 +345,16 @@ def _swap_chunks(document, pieces, vectors, *, digest: str, title: str, chars: i
     choice = embedding_choice(kb)
     dim = choice.dimension if choice else None
     with transaction.atomic():
-        # The row lock serialises two runs of the same document (a redelivered task and a retry).
-        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+        # The row lock serialises two runs of the same document (a redelivered task and a retry,
+        # or an editor's "Ingest again" while the worker is at it).
+        locked = Document.objects.select_for_update().filter(pk=document.pk).values_list("content_hash", flat=True)
+        if not locked:
             return False  # deleted while we worked
+        if locked[0] == digest and Chunk.objects.filter(document_id=document.pk).exists():
+            # The other run swapped this very version in: swapping again would only give its
+            # chunks new ids under a search that is reading them. This run's progress is undone.
+            _update(document.pk, status=Document.Status.READY, progress=100, error="")
+            return True
         Chunk.objects.filter(document_id=document.pk).delete()
         Chunk.objects.bulk_create(
             [

@@ -68,7 +68,8 @@ def test_a_document_reingested_during_a_search_is_still_found(workspace):
         # An editor saves a new version, and a worker swaps its chunks, on a connection of its own.
         try:
             services.document_replace_text(document=islands, text="Shipping to islands takes ten days by boat.")
-            assert services.document_ingest(islands.pk) == "ingested"
+            # The worker may have got there first (saving queued it): then this run finds it done.
+            assert services.document_ingest(islands.pk) in ("ingested", "unchanged")
         finally:
             connection.close()
 
