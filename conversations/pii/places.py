@@ -36,11 +36,10 @@ _UK_POSTCODE = r"(?-i:[A-Z]{1,2}\d[A-Z\d]?\s*\d[ABD-HJLNP-UW-Z]{2})\b"
 _CA_POSTCODE = r"(?-i:[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b"
 # "Springfield", "Port Nicoleshire", "O'Connorstad", "St. Albans", "Stratford-upon-Avon".
 _TOWN_NAME = r"(?-i:(?:St\.?\s+)?[A-Z](?:[a-z]|['’][A-Z])+(?:(?:[\s-][A-Z]|-[a-z]+-[A-Z])(?:[a-z]|['’][A-Z])+){0,2})"
+_STATE = r"(?-i:[A-Z]{2,3})\b"
+_STATE_POSTCODE = rf"(?:\d{{4,5}}(?:-\d{{4}})?\b|{_CA_POSTCODE})"  # as it follows a state
 # "Springfield, IL 62704", "Port Nicoleshire, HR5 9TD", "Manly, NSW, 2095", "Toronto, ON M5V 2T6".
-_TOWN = (
-    rf"(?:,?\s*{_TOWN_NAME}(?:,?\s+(?-i:[A-Z]{{2,3}})\b)?"
-    rf"(?:,?\s+(?:\d{{4,5}}(?:-\d{{4}})?\b|{_CA_POSTCODE}))?)?"
-)
+_TOWN = rf"(?:,?\s*{_TOWN_NAME}(?:,?\s+{_STATE})?(?:,?\s+{_STATE_POSTCODE})?)?"
 STREET = re.compile(
     rf"(?<![\w.,-]){_HOUSE},?\s+(?:{_DIRECTION}\s+)?"
     rf"(?P<name>(?:(?:\d{{1,3}}(?:st|nd|rd|th)|[A-Za-z][A-Za-z'’.-]*)\s+){{1,4}})"
@@ -51,11 +50,10 @@ STREET = re.compile(
 # Any street type, when a town and a postcode follow: "5116 Timothy Fall, Mccormickmouth, CO 95112",
 # "1 Crystal Riviera, Port Brandonbury, ACT, 9246", "4 Kirby Lights, Danielmouth, DA9 7BH". A
 # four-digit postcode only after a state: alone, it is as likely a year.
-_STATE = r"[A-Z]{2,3}\b"
 POSTAL_LINE = re.compile(
     rf"(?<![\w.,-]){_HOUSE},?\s+(?:[A-Z][A-Za-z'’.-]*\s+){{0,3}}[A-Z][a-z]+\.?(?i:{_UNIT})?"
     rf",\s*{_TOWN_NAME}"
-    rf"(?:,?\s+{_STATE},?\s+(?:\d{{4,5}}(?:-\d{{4}})?\b|{_CA_POSTCODE})|,?\s+(?:\d{{5}}(?:-\d{{4}})?\b|{_UK_POSTCODE}|{_CA_POSTCODE}))"
+    rf"(?:,?\s+{_STATE},?\s+{_STATE_POSTCODE}|,?\s+(?:\d{{5}}(?:-\d{{4}})?\b|{_UK_POSTCODE}|{_CA_POSTCODE}))"
 )
 # US military mail: "Unit 5131 Box 3735, DPO AE 63763", "USNS Sanchez, FPO AA 29057".
 MILITARY = re.compile(
