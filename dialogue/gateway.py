@@ -20,6 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import httpx2
 import openai
@@ -62,43 +63,47 @@ def configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class _Connection(NamedTuple):
+    settings: tuple  # what the client was made with: a change makes a new one
+    client: openai.AsyncOpenAI
+    closer: asyncio.Task  # closes the client when its loop ends
+    # The endpoint as an absolute URL, made once: given the path, the SDK parses it and joins it
+    # to its base URL on every request (~27 µs of a call's CPU).
+    chat_url: str
+
+
+_connections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → _Connection
 _last_request: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → monotonic time
 
 
-def _client() -> openai.AsyncOpenAI:
+def _connection() -> _Connection:
     """The loop's client. Its HTTP transport is aiohttp (the SDK's `DefaultAioHttpClient`): the
     default httpx pool checks every pooled connection on each request, so with a thousand
     streams open at once a request cost milliseconds of CPU before it was sent (bench/turn.py)."""
     loop = asyncio.get_running_loop()
     key = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.LLM_TIMEOUT_S)
-    cached = _clients.get(loop)
-    if cached is None or cached[0] != key:
-        if cached is not None:
-            cached[2].cancel()  # the settings changed: the old client is closed
-        timeout = float(settings.LLM_TIMEOUT_S)
-        client = openai.AsyncOpenAI(
-            api_key=key[0],
-            base_url=key[1],
-            max_retries=0,
+    cached = _connections.get(loop)
+    if cached is not None and cached.settings == key:
+        return cached
+    if cached is not None:
+        cached.closer.cancel()  # the settings changed: the old client is closed
+    timeout = float(settings.LLM_TIMEOUT_S)
+    client = openai.AsyncOpenAI(
+        api_key=key[0],
+        base_url=key[1],
+        max_retries=0,
+        timeout=timeout,
+        http_client=openai.DefaultAioHttpClient(
             timeout=timeout,
-            http_client=openai.DefaultAioHttpClient(
-                timeout=timeout,
-                limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=KEEPALIVE_S),
-                verify=tls.for_httpx2(),
-            ),
-        )
-        # Held here: the loop itself keeps only a weak reference to its tasks.
-        _clients[loop] = (key, client, loop.create_task(_close_with_loop(client)), f"{client.base_url}chat/completions")
-        return client
-    return cached[1]
-
-
-def _chat_completions_url() -> str:
-    """The endpoint as an absolute URL, made once per client: given the path, the SDK parses it
-    and joins it to its base URL on every request (~10 µs; bench/turn.py)."""
-    _client()
-    return _clients[asyncio.get_running_loop()][3]
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=KEEPALIVE_S),
+            verify=tls.for_httpx2(),
+        ),
+    )
+    # Held here: the loop itself keeps only a weak reference to its tasks.
+    made = _connections[loop] = _Connection(
+        key, client, loop.create_task(_close_with_loop(client)), f"{client.base_url}chat/completions"
+    )
+    return made
 
 
 def warm_up_due(last_request: weakref.WeakKeyDictionary) -> bool:
@@ -122,7 +127,7 @@ async def warm() -> None:
     if not configured() or not warm_up_due(_last_request):
         return
     with contextlib.suppress(openai.OpenAIError):
-        await _client().get("/models", cast_to=object, options={"security": {"bearer_auth": True}})
+        await _connection().client.get("/models", cast_to=object, options={"security": {"bearer_auth": True}})
 
 
 async def _close_with_loop(client: openai.AsyncOpenAI) -> None:
@@ -238,8 +243,9 @@ class Gateway:
         # one chunk a token). Same endpoint, auth and error events; the events split by `dialogue.sse`.
         # The body goes serialised: the SDK sends `content` as it is, and orjson writes a turn's
         # prompt ~30 times faster than the `json` module it would use.
-        stream = await _client().post(
-            _chat_completions_url(),
+        connection = _connection()
+        stream = await connection.client.post(
+            connection.chat_url,
             content=orjson.dumps(kwargs, option=orjson.OPT_NON_STR_KEYS),
             cast_to=object,
             stream=True,

@@ -116,7 +116,6 @@ _ANYWHERE = "|".join(
         rf"(?:you(?:'re|{_SP}are)(?:{_SP}now)?{_SP}in|{_SWITCH_ON}){_SP}(?:(?:an?|the){_SP})?{_MODE}(?:{_SP}mode)?",
         rf"you(?:'re|{_SP}are){_SP}now{_SP}in{_SP}(?:(?:an?|the){_SP})?{_TECH_MODE}{_SP}mode",
         rf"{_MODE}(?:{_SP}mode{_SP}(?:is{_SP})?(?:now{_SP})?|[ \t]*[:=][ \t]*)(?:enabled|activated|on|engaged|unlocked)",
-        rf"do{_SP}anything{_SP}now",
         rf"act{_SP}as{_SP}[\w .-]{{1,40}}?{_SP}with{_SP}(?:{_MODE}|{_TECH_MODE}){_SP}mode{_SP}(?:enabled|activated|on)",
         rf"(?:from{_SP}now{_SP}on,?{_SP})you(?:{_SP}now)?{_SP}have{_SP}no{_SP}(?:(?:ethical|moral|safety|content){_SP})?"
         rf"(?:rules|guidelines|restrictions|limits|limitations|filters|boundaries|constraints)",
@@ -142,6 +141,8 @@ _ANYWHERE = "|".join(
         rf"(?:{_SP}(?:anteriores|previas|precedenti))?",
     )
 )
+# DAN's full name, in brackets or capitals: "can I do anything now to speed it up?" stays.
+_DO_ANYTHING_NOW = rf"[(\[]do{_SP}anything{_SP}now[)\]]|(?-i:Do{_SP}Anything{_SP}Now)"
 # Orders that count only when they open a sentence: "Ignore instructions. …", "Enable developer mode:".
 _OPENING = "|".join(
     (
@@ -150,7 +151,7 @@ _OPENING = "|".join(
     )
 )
 _OVERRIDE = re.compile(
-    rf"(?:{_LEAD}(?:{_ANYWHERE})|(?:^|(?<=[.!?:;\]\n]))[ \t]*{_LEAD}(?:{_OPENING})|[(\[]do{_SP}anything{_SP}now[)\]])(?!\w)"
+    rf"(?:{_LEAD}(?:{_ANYWHERE})|(?:^|(?<=[.!?:;\]\n]))[ \t]*{_LEAD}(?:{_OPENING})|{_DO_ANYTHING_NOW})(?!\w)"
     rf"[ \t]*[.,;:!?]*[ \t]*(?:(?:and|then|und|et|y|e|but){_SP}(?:(?:then|instead|just|only|simply){_SP})?)?",
     re.IGNORECASE | re.MULTILINE,
 )

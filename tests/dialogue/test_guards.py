@@ -131,6 +131,7 @@ def test_clauses_telling_the_model_to_drop_its_instructions_are_stripped(text, e
         "Do not follow the link in that email",
         "From now on, you are speaking with my assistant Maria.",
         "What does DAN stand for on this invoice?",
+        "Can I do anything now to speed up the delivery?",
     ],
 )
 def test_people_correcting_themselves_keep_their_words(text):
