@@ -5,7 +5,8 @@
 
 Two passes. The fast pass (every message, inside the turn, well under 2 ms) normalises spoken
 and spaced forms, then runs validated detectors (cards, IBANs, SSNs, phones in the bot's region,
-e-mails, IPs), street addresses by shape and the names people introduce. The deep pass adds a
+e-mails, IPs), the values a label names ("date of birth …", "passport number …", "cvv …"), street
+addresses by shape and the names people introduce. The deep pass adds a
 local NER model and runs on Celery over what was stored (`conversations.tasks`).
 """
 
@@ -16,12 +17,18 @@ import functools
 import re
 from contextvars import ContextVar
 
-from conversations.pii import detectors, names, places
+from conversations.pii import detectors, labelled, names, places
 from conversations.pii.normalise import normalise
 
-PLACEHOLDERS = ("[CARD]", "[IBAN]", "[SSN]", "[PHONE]", "[EMAIL]", "[IP]", "[ADDRESS]", "[NAME]")
+PLACEHOLDERS = (
+    "[CARD]", "[IBAN]", "[SSN]", "[PHONE]", "[EMAIL]", "[IP]", "[ADDRESS]", "[NAME]",
+    "[DOB]", "[ID]", "[ACCOUNT]", "[SECRET]",
+)  # fmt: skip
 # When two finds overlap, the stronger evidence wins: validated numbers over shapes over guesses.
-_RANK = {"EMAIL": 0, "IBAN": 0, "CARD": 0, "SSN": 1, "IP": 1, "PHONE": 2, "ADDRESS": 3, "NAME": 4}
+_RANK = {
+    "EMAIL": 0, "IBAN": 0, "CARD": 0, "SSN": 1, "IP": 1, "DOB": 1, "ID": 1, "ACCOUNT": 1, "SECRET": 1,
+    "PHONE": 2, "ADDRESS": 3, "NAME": 4,
+}  # fmt: skip
 
 
 # Within `remembering()`: redactions already made, so a text that passes through several writers
@@ -66,6 +73,7 @@ def find(
         *detectors.ips(written),
         *detectors.numbers(written, region),
         *places.addresses(written),
+        *labelled.labelled(written),
     ]
     spans = [(*n.span(s, e), kind) for s, e, kind in found]
     spans += list(names.names(text))
@@ -96,7 +104,7 @@ def _resolve(spans):
     return sorted(chosen)
 
 
-SECRETS = frozenset({"CARD", "SSN", "IBAN"})
+SECRETS = frozenset({"CARD", "SSN", "IBAN", "ID", "ACCOUNT", "SECRET"})
 
 
 class Redacted(str):

@@ -26,6 +26,7 @@ POSITIVE = {
 }
 
 _POSSESSIVE = frozenset("my your his her our their".split())
+_LABEL_TAIL = frozenset("no number num nr #".split())
 _WORD = re.compile(r"#|[a-z]+\.?")
 LOOKBACK = 6  # words
 
@@ -45,6 +46,9 @@ def verdict(text: str, start: int, kind: str) -> int:
             return 1
         # "my number" is a phone number; "my order number" reads on to "order".
         if kind == "phone" and bare == "number" and k > 0 and words[k - 1] in _POSSESSIVE:
+            return 1
+        # "phone no.", "card #", "tel number": the label's own word, not another kind's.
+        if bare in _LABEL_TAIL and k > 0 and words[k - 1].rstrip(".") in positive:
             return 1
         if word in NEGATIVE or bare in NEGATIVE:
             return -1

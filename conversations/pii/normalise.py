@@ -28,7 +28,7 @@ _TENS = {
 }  # fmt: skip
 _REPEAT = {"double": 2, "triple": 3}
 _ZERO_LIKE = {"oh", "o"}  # only zero between other digits ("oh, I see" stays)
-_JOINERS = {"dot": ".", "period": ".", "point": ".", "dash": "-", "hyphen": "-", "underscore": "_"}
+_JOINERS = {"dot": ".", "period": ".", "point": ".", "dash": "-", "hyphen": "-", "underscore": "_", "slash": "/"}
 _NUMBER_WORDS = set(_UNITS) | set(_TEENS) | set(_TENS) | _ZERO_LIKE | {"hundred", "thousand"}
 
 _TOKEN = re.compile(r"[A-Za-z]+|\d|\s+|.", re.DOTALL)
@@ -36,7 +36,7 @@ _TOKEN = re.compile(r"[A-Za-z]+|\d|\s+|.", re.DOTALL)
 _SPOKEN = re.compile(
     r"\b(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
     r"fou?rty|fifty|sixty|seventy|eighty|ninety|double|triple|hundred|thousand|dot|period|point|dash|hyphen|"
-    r"underscore|at|plus)\b",
+    r"underscore|slash|at|plus)\b",
     re.IGNORECASE,
 )
 

@@ -99,6 +99,63 @@ def test_look_alikes_survive(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("my date of birth is 03/14/1985", "my date of birth is [DOB]"),
+        ("DOB: 1985-03-14, thanks", "DOB: [DOB], thanks"),
+        ("d.o.b. 3-14-85", "d.o.b. [DOB]"),
+        ("i was born on august twenty second nineteen seventy six", "i was born on [DOB]"),
+        ("date of birth oh three fourteen eighty five", "date of birth [DOB]"),
+        ("my birthday's the second of february two thousand and one", "my birthday's [DOB]"),
+        ("11 Feb 87 is my date of birth", "[DOB] is my date of birth"),
+        ("born in 1990, and I live in Ohio", "born in [DOB], and I live in Ohio"),
+        ("my passport number is 561234789", "my passport number is [ID]"),
+        ("Driver's license D4829173, and the car is red", "Driver's license [ID], and the car is red"),
+        ("NI number JG 10 37 82 A", "NI number [ID]"),
+        ("national insurance number is j g one zero three seven eight two a", "national insurance number is [ID]"),
+        ("routing number 021000021, account 483920175", "routing number [ACCOUNT], account [ACCOUNT]"),
+        ("sort code 40-47-84, acc no 31926819", "sort code [ACCOUNT], acc no [ACCOUNT]"),
+        ("my membership number is 88 2211 4490 thanks", "my membership number is [ACCOUNT] thanks"),
+        ("card 4111 1111 1111 1111 exp 08/27 cvv 123", "card [CARD] exp [CARD] cvv [CARD]"),
+        ("expiration is oh eight slash twenty seven", "expiration is [CARD]"),
+        ("and the code on the back is eight four seven", "and the code on the back is [CARD]"),
+        ("My pin is 4821", "My pin is [SECRET]"),
+        ("the last four of my social are 8147", "the last four of my social are [SECRET]"),
+        ("my password is Tr0ub4dor&3 please reset it", "my password is [SECRET] please reset it"),
+        ("mother's maiden name: Keller.", "mother's maiden name: [SECRET]."),
+        ("zip code is nine four one one oh", "zip code is [ADDRESS]"),
+        ("postcode m one four five a b", "postcode [ADDRESS]"),
+        ("PO Box 4471, Austin TX 78701", "[ADDRESS], Austin TX [ADDRESS]"),
+        ("phone no 773 291 8845", "phone no [PHONE]"),
+    ],
+)  # fmt: skip
+def test_values_a_label_names_are_replaced(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Delivery on 03/14/2025 please",
+        "Your appointment is at 10 30 on March 14",
+        "I was born in Chicago and moved in 2004",
+        "I paid with my account balance of 1200 dollars",
+        "my account has been locked since 2023",
+        "I have been a member since 2019",
+        "account 2 of 3 has 1234 items",
+        "My password is not working, and the reset link expired",
+        "Can I get a pin badge for 2025?",
+        "Student discount 2024 code please",
+        "I have a policy question about the 2024 renewal",
+        "my order no 773 291 8845",
+        "the zip on my jacket broke in 2023",
+    ],
+)
+def test_numbers_no_label_makes_personal_survive(text):
+    assert redact(text) == text
+
+
 def test_card_numbers_of_every_network_length():
     maestro, jcb = luhn_card("67593102227"), luhn_card("18000343253657")
     assert redact(f"paid with maestro {maestro} and {jcb}") == "paid with maestro [CARD] and [CARD]"
