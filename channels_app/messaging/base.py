@@ -16,6 +16,8 @@ from django.urls import reverse
 from bots.models import ChannelConnection
 from dialogue.events import Inbound
 
+MAX_ID_LENGTH = 200  # of an event id, thread key or contact (channels_app.models)
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -35,6 +37,12 @@ class Incoming:
     media: dict = field(default_factory=dict)
     name: str = ""
     sent_at: int = 0  # when the person sent it (unix seconds), where the platform says; retries arrive late
+
+    def __post_init__(self):
+        # The worker stores these in columns of MAX_ID_LENGTH: a longer one is no platform's.
+        for name in ("event_id", "thread_key", "contact"):
+            if len(getattr(self, name)) > MAX_ID_LENGTH:
+                raise BadPayload(f"{name} is longer than {MAX_ID_LENGTH} characters.")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -100,7 +108,9 @@ class Adapter:
         raise NotImplementedError
 
     def handshake(self, request: HttpRequest, connection: ChannelConnection) -> HttpResponse | None:
-        """Answer a platform's set-up check (WhatsApp's GET, Slack's url_verification), else None."""
+        """Answer a platform's set-up check, else None. A GET is asked before any signature check
+        (WhatsApp's carries its own verify token); a POST only once `verify` passed (Slack's
+        url_verification), so nothing of an unsigned body is ever read. Raises `BadPayload`."""
         return None
 
     def verify(self, request: HttpRequest, connection: ChannelConnection) -> bool:

@@ -77,7 +77,8 @@ def record(connection_id: int, item: Incoming) -> InboundEvent:
     """The event's row (made once, by the first worker that gets it) with its thread, the person's
     latest address and the time they last wrote (WhatsApp's service window counts from it)."""
     now = timezone.now()
-    wrote = min(datetime.fromtimestamp(item.sent_at, tz=UTC), now) if item.sent_at else now
+    # Capped before the conversion: a time past the year 9999 is not a date at all.
+    wrote = datetime.fromtimestamp(min(item.sent_at, now.timestamp()), tz=UTC) if item.sent_at else now
     thread, created = ChannelThread.objects.get_or_create(
         connection_id=connection_id,
         key=item.thread_key,

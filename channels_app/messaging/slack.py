@@ -11,19 +11,19 @@ outside DMs; `chat.postMessage` + `chat.update` work in every conversation and c
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 
 import aiohttp
 from django.conf import settings
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import JsonResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels_app.messaging import formatting
+from channels_app.messaging import payload as read
 from channels_app.messaging.base import Adapter, BadPayload, Incoming, Outgoing, SendError, register, webhook_url
 from channels_app.models import ChannelThread
 from dialogue.events import MessageDone, TextDelta
@@ -74,11 +74,6 @@ def _client(connection) -> AsyncWebClient:
 
 def _team(connection) -> str:
     return connection.external_id or (connection.settings or {}).get("team_id", "")
-
-
-def _obj(value) -> dict:
-    """A JSON object from a payload, or an empty one when the platform (or a forger) sent something else."""
-    return value if isinstance(value, dict) else {}
 
 
 def _escape(text: str) -> str:
@@ -188,16 +183,12 @@ class SlackAdapter(Adapter):
     def handshake(self, request, connection):
         if request.method != "POST" or request.endpoint != "events":
             return None
-        try:
-            body = json.loads(request.body)
-        except ValueError:
+        body = read.json_object(request.body)
+        if read.text(body, "type") != "url_verification":
             return None
-        if not isinstance(body, dict) or body.get("type") != "url_verification":
-            return None
-        # Answering an unsigned challenge would let anyone register this URL for their own app.
-        if not self.verify(request, connection):
-            return HttpResponseForbidden("Bad or missing signature.")
-        return JsonResponse({"challenge": str(body.get("challenge", ""))})
+        # Only reached with a valid signature: an unsigned challenge answered would let anyone
+        # register this URL for their own app.
+        return JsonResponse({"challenge": read.text(body, "challenge")})
 
     def verify(self, request, connection) -> bool:
         secret = connection.credentials.get("signing_secret", "")
@@ -206,53 +197,50 @@ class SlackAdapter(Adapter):
         try:
             # Also refuses timestamps more than 5 minutes away: a captured request cannot be replayed.
             return SignatureVerifier(secret).is_valid_request(request.body, request.headers)
-        except ValueError:  # a timestamp that is not a number
+        except (ValueError, TypeError):
+            # ValueError: a timestamp that is not a number. TypeError: a non-ASCII signature (the SDK
+            # compares str with hmac.compare_digest, which refuses non-ASCII str).
             return False
 
     def parse(self, request, connection) -> list[Incoming]:
         if request.endpoint == "interactivity":
             return self._parse_interaction(request, connection)
-        try:
-            body = json.loads(request.body)
-        except ValueError as exc:
-            raise BadPayload("The body is not JSON.") from exc
-        if not isinstance(body, dict):
-            raise BadPayload("The body is not a JSON object.")
-        if body.get("type") != "event_callback":
-            log.info("Slack %s callback ignored", body.get("type"))
+        body = read.json_object(request.body)
+        if read.text(body, "type") != "event_callback":
+            log.info("Slack %s callback ignored", read.text(body, "type"))
             return []
-        event = body.get("event")
-        if not isinstance(event, dict):
+        event = read.obj(body, "event")
+        if not event:
             raise BadPayload("An event_callback without an event.")
-        team = body.get("team_id", "")
+        team = read.text(body, "team_id")
         if _team(connection) and team != _team(connection):
             log.warning("Slack event for team %s reached the channel of team %s: ignored", team, _team(connection))
             return []
-        authorizations = body.get("authorizations")
-        bot_user = _obj(authorizations[0] if isinstance(authorizations, list) and authorizations else {}).get("user_id")
-        kind, subtype = event.get("type"), event.get("subtype")
+        authorizations = read.objects(body, "authorizations")
+        bot_user = read.text(authorizations[0], "user_id") if authorizations else ""
+        kind, subtype = read.text(event, "type"), read.text(event, "subtype")
         if (
             kind not in ("message", "app_mention")
             or event.get("bot_id")
             or (subtype and subtype not in PERSON_SUBTYPES)
         ):
             return []
-        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
-        if not all(isinstance(v, str) and v for v in (channel, ts, user)):
+        channel, ts, user = read.text(event, "channel"), read.text(event, "ts"), read.text(event, "user")
+        if not (channel and ts and user):
             raise BadPayload("A message event needs channel, ts and user.")
         if user == bot_user:
             return []
-        if kind == "message" and event.get("channel_type") == "im":
+        thread_ts = read.text(event, "thread_ts")
+        if kind == "message" and read.text(event, "channel_type") == "im":
             key, address = channel, {"channel": channel}
         else:
-            thread_ts = event.get("thread_ts") or ts
-            key, address = f"{channel}:{thread_ts}", {"channel": channel, "thread_ts": thread_ts}
+            key, address = f"{channel}:{thread_ts or ts}", {"channel": channel, "thread_ts": thread_ts or ts}
             # In a channel the bot answers mentions, and replies in a thread it is already part of.
             if kind == "message" and not (
-                event.get("thread_ts") and ChannelThread.objects.filter(connection=connection, key=key).exists()
+                thread_ts and ChannelThread.objects.filter(connection=connection, key=key).exists()
             ):
                 return []
-        text = _unescape(MENTION.sub("", str(event.get("text") or ""))).strip()
+        said = _unescape(MENTION.sub("", read.text(event, "text"))).strip()
         return [
             Incoming(
                 # A mention arrives as both app_mention and message, with different event ids:
@@ -261,41 +249,31 @@ class SlackAdapter(Adapter):
                 thread_key=key,
                 address=address,
                 contact=f"slack:{team}:{user}",
-                kind="media" if not text and subtype == "file_share" else "text",
-                text=text,
+                kind="media" if not said and subtype == "file_share" else "text",
+                text=said,
             )
         ]
 
     def _parse_interaction(self, request, connection) -> list[Incoming]:
-        try:
-            payload = json.loads(request.POST.get("payload", ""))
-        except ValueError as exc:
-            raise BadPayload("The interactivity body has no JSON payload field.") from exc
-        if not isinstance(payload, dict):
-            raise BadPayload("The interactivity payload is not a JSON object.")
-        if payload.get("type") != "block_actions":
-            log.info("Slack %s interaction ignored", payload.get("type"))
+        data = read.json_object(request.POST.get("payload", ""), "The interactivity payload")
+        if read.text(data, "type") != "block_actions":
+            log.info("Slack %s interaction ignored", read.text(data, "type"))
             return []
-        actions, message = payload.get("actions"), payload.get("message")
-        channel = _obj(payload.get("channel")).get("id") or _obj(payload.get("container")).get("channel_id")
-        user, team = _obj(payload.get("user")).get("id"), _obj(payload.get("team")).get("id", "")
-        if (
-            not isinstance(actions, list)
-            or not actions
-            or not isinstance(actions[0], dict)
-            or not isinstance(message, dict)
-        ):
+        actions, message = read.objects(data, "actions"), read.obj(data, "message")
+        channel = read.text(read.obj(data, "channel"), "id") or read.text(read.obj(data, "container"), "channel_id")
+        user, team = read.text(read.obj(data, "user"), "id"), read.text(read.obj(data, "team"), "id")
+        if not actions or not message:
             raise BadPayload("A block_actions payload needs actions and the message clicked.")
-        if not isinstance(channel, str) or not channel or not isinstance(user, str) or not user:
+        if not channel or not user:
             raise BadPayload("A block_actions payload needs the channel and the user.")
         if _team(connection) and team != _team(connection):
             log.warning("Slack click for team %s reached the channel of team %s: ignored", team, _team(connection))
             return []
         action = actions[0]
-        if action.get("type") != "button" or not action.get("action_ts") or not message.get("ts"):
+        action_ts, clicked_ts = read.text(action, "action_ts"), read.text(message, "ts")
+        if read.text(action, "type") != "button" or not action_ts or not clicked_ts:
             raise BadPayload("Only button clicks on a message are understood.")
-        title = str(_obj(action.get("text")).get("text", ""))
-        thread_ts = message.get("thread_ts")
+        thread_ts = read.text(message, "thread_ts")
         key, address = (
             (f"{channel}:{thread_ts}", {"channel": channel, "thread_ts": thread_ts})
             if thread_ts
@@ -303,20 +281,20 @@ class SlackAdapter(Adapter):
         )
         return [
             Incoming(
-                event_id=f"action:{user}:{action['action_ts']}",
+                event_id=f"action:{user}:{action_ts}",
                 thread_key=key,
                 address=address,
                 contact=f"slack:{team}:{user}",
                 kind="button",
-                text=title,
-                payload=str(action.get("value", "")),
+                text=read.text(read.obj(action, "text"), "text"),
+                payload=read.text(action, "value"),
                 # The clicked message is updated on the worker, before the turn: the webhook must answer in 3 s.
                 media={
                     "clicked": {
                         "channel": channel,
-                        "ts": message["ts"],
-                        "text": str(message.get("text", "")),
-                        "blocks": [b for b in message.get("blocks") or [] if isinstance(b, dict)],
+                        "ts": clicked_ts,
+                        "text": read.text(message, "text"),
+                        "blocks": read.objects(message, "blocks"),
                     }
                 },
             )

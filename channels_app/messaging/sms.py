@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels_app.messaging import formatting
+from channels_app.messaging import payload as read
 from channels_app.messaging.base import (
     Adapter,
     BadPayload,
@@ -99,26 +100,26 @@ class SmsAdapter(Adapter):
 
     def parse(self, request, connection) -> list[Incoming | StatusUpdate]:
         form = request.POST
-        sid = form.get("MessageSid", "")
+        sid = read.text(form, "MessageSid")
         if not sid.startswith(("SM", "MM")):
             raise BadPayload("MessageSid is missing or malformed.")
         if request.endpoint == "status":
-            status = STATUSES.get(form.get("MessageStatus", ""))
+            status = STATUSES.get(read.text(form, "MessageStatus"))
             if status is None:  # queued, sending, accepted: nothing the builder needs to see
                 return []
-            code = form.get("ErrorCode", "")
-            error = ERRORS.get(int(code), f"Twilio error {code}.") if code.isdigit() else ""
+            code = read.whole_number(form, "ErrorCode")
+            error = ERRORS.get(code, f"Twilio error {code}.") if code is not None else ""
             return [StatusUpdate(external_id=sid, status=status, error=error)]
-        sender, receiver = form.get("From", ""), form.get("To", "")
+        sender, receiver = read.text(form, "From"), read.text(form, "To")
         if not sender or not receiver:
             raise BadPayload("From and To are required.")
         if connection.phone_number and receiver.removeprefix("whatsapp:") != connection.phone_number:
             log.warning("SMS for %s reached the channel of %s: ignored", receiver, connection.phone_number)
             return []
-        body = form.get("Body", "")
+        body = read.text(form, "Body")
         if body.strip().upper() in OPT_KEYWORDS:
             return []
-        media = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
+        media = read.whole_number(form, "NumMedia") or 0
         return [
             Incoming(
                 event_id=sid,
@@ -127,7 +128,7 @@ class SmsAdapter(Adapter):
                 contact=f"sms:{sender.removeprefix('whatsapp:')}",
                 kind="media" if media and not body.strip() else "text",
                 text=body,
-                name=form.get("ProfileName", ""),
+                name=read.text(form, "ProfileName"),
             )
         ]
 

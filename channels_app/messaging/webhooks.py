@@ -24,6 +24,8 @@ from dialogue.db import db
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # platforms send a few KB; anything larger is not theirs
+# What a signed body of an unforeseen shape raises while it is parsed (BadPayload is a ValueError).
+MALFORMED = (LookupError, TypeError, ValueError, RecursionError)
 CONNECTION_TTL_S = 5.0
 _connections: dict[tuple[str, str], tuple[float, ChannelConnection]] = {}
 
@@ -76,18 +78,26 @@ def _verified(request, kind: str, key: str):
     connection = _connection(kind, key) if adapter is not None else None
     if connection is None:
         return HttpResponseNotFound("No active channel has this webhook address. Copy it again from the admin.")
-    if request.method not in ("GET", "POST"):
-        return HttpResponse("Use POST.", status=405)
-    answer = adapter.handshake(request, connection)
-    if answer is not None:
-        return answer
+    if request.method == "GET":
+        return adapter.handshake(request, connection) or HttpResponse("Use POST.", status=405)
     if request.method != "POST":
         return HttpResponse("Use POST.", status=405)
     if not adapter.verify(request, connection):
         log.warning("refused a %s webhook with a bad signature", kind, extra={"channel_id": connection.pk})
         return HttpResponseForbidden("Bad or missing signature.")
     try:
-        return adapter, connection, adapter.parse(request, connection)
-    except BadPayload as exc:
-        log.warning("refused a malformed %s webhook: %s", kind, exc, extra={"channel_id": connection.pk})
-        return HttpResponse(f"Malformed payload: {exc}", status=400)
+        answer = adapter.handshake(request, connection)
+        return answer if answer is not None else (adapter, connection, adapter.parse(request, connection))
+    except MALFORMED as exc:
+        # Parsing only reads, so refusing the body whole leaves nothing behind. An error other than
+        # BadPayload is a shape the adapter did not foresee: logged with its traceback, to be fixed there.
+        foreseen = isinstance(exc, BadPayload)
+        reason = str(exc) if foreseen else "the body does not have the shape this platform sends."
+        log.warning(
+            "refused a malformed %s webhook: %s",
+            kind,
+            reason,
+            extra={"channel_id": connection.pk},
+            exc_info=not foreseen,
+        )
+        return HttpResponse(f"Malformed payload: {reason}", status=400)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from datetime import timedelta
@@ -25,6 +24,7 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 
 from channels_app.messaging import formatting
+from channels_app.messaging import payload as read
 from channels_app.messaging.base import (
     Adapter,
     BadPayload,
@@ -139,30 +139,23 @@ class WhatsAppAdapter(Adapter):
         return hmac.compare_digest(expected.encode(), request.headers.get("X-Hub-Signature-256", "").encode())
 
     def parse(self, request, connection) -> list[Incoming | StatusUpdate]:
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadPayload("the body is not JSON.") from exc
-        if not isinstance(data, dict):
-            raise BadPayload("expected a JSON object.")
+        data = read.json_object(request.body)
         own = _phone_number_id(connection)
         items: list[Incoming | StatusUpdate] = []
-        for entry in _objects(data, "entry"):
-            for change in _objects(entry, "changes"):
-                if change.get("field", "messages") != "messages":
+        for entry in read.objects(data, "entry"):
+            for change in read.objects(entry, "changes"):
+                if (read.text(change, "field") or "messages") != "messages":
                     continue
-                value = change.get("value")
-                if not isinstance(value, dict):
-                    raise BadPayload("a change without a value object.")
-                number = str(_object(value, "metadata").get("phone_number_id", ""))
+                value = read.obj(change, "value")
+                number = read.text(read.obj(value, "metadata"), "phone_number_id")
                 if number != own:
                     log.warning(
                         "WhatsApp notification for phone number id %s reached the channel of %s: ignored", number, own
                     )
                     continue
-                contacts = _objects(value, "contacts")
-                items += [_incoming(m, contacts) for m in _objects(value, "messages")]
-                items += [s for s in map(_status, _objects(value, "statuses")) if s is not None]
+                contacts = read.objects(value, "contacts")
+                items += [_incoming(m, contacts) for m in read.objects(value, "messages")]
+                items += [s for s in map(_status, read.objects(value, "statuses")) if s is not None]
         return items
 
     async def prepare(self, connection, item: Incoming) -> Inbound | Outgoing:
@@ -201,9 +194,9 @@ class WhatsAppAdapter(Adapter):
                 return response.json()["messages"][0]["id"]
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise SendError("WhatsApp accepted the message but did not say its id.", permanent=True) from exc
-        error = _error_body(response)
-        retry = response.status_code == 429 or response.status_code >= 500 or error.get("code") in RETRYABLE_CODES
-        raise SendError(_words(error), permanent=not retry, retry_after=_retry_after(response))
+        code, reason = _error_body(response)
+        retry = response.status_code == 429 or response.status_code >= 500 or code in RETRYABLE_CODES
+        raise SendError(_words(code, reason), permanent=not retry, retry_after=_retry_after(response))
 
     def window_closed(self, thread) -> str:
         last = thread.last_inbound_at
@@ -215,75 +208,62 @@ class WhatsAppAdapter(Adapter):
 # --- Inbound ------------------------------------------------------------------------------------
 
 
-def _object(container: dict, key: str) -> dict:
-    value = container.get(key) or {}
-    if not isinstance(value, dict):
-        raise BadPayload(f"{key} must be an object.")
-    return value
-
-
-def _objects(container: dict, key: str) -> list[dict]:
-    value = container.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise BadPayload(f"{key} must be a list of objects.")
-    return value
-
-
 def _incoming(message: dict, contacts: list[dict]) -> Incoming:
-    wamid = message.get("id")
-    if not isinstance(wamid, str) or not wamid:
+    wamid = read.text(message, "id")
+    if not wamid:
         raise BadPayload("a message without an id.")
-    phone = message.get("from") or ""
-    user_id = message.get("from_user_id") or ""
+    phone, user_id = read.text(message, "from"), read.text(message, "from_user_id")
     contact = next(
-        (c for c in contacts if (user_id and c.get("user_id") == user_id) or (phone and c.get("wa_id") == phone)),
+        (
+            c
+            for c in contacts
+            if (user_id and read.text(c, "user_id") == user_id) or (phone and read.text(c, "wa_id") == phone)
+        ),
         contacts[0] if len(contacts) == 1 else {},
     )
-    user_id = user_id or contact.get("user_id") or ""
-    phone = phone or contact.get("wa_id") or ""
+    user_id = user_id or read.text(contact, "user_id")
+    phone = phone or read.text(contact, "wa_id")
     # Business-scoped user ids outlive phone numbers, and people with a username may have no number.
-    key = str(user_id or phone)
+    key = user_id or phone
     if not key:
         raise BadPayload("a message without a sender.")
     address = {"to": phone} if phone else {"recipient": user_id}
     fields = {"event_id": wamid, "thread_key": key, "address": address, "contact": f"whatsapp:{key}"}
-    fields["name"] = str(_object(contact, "profile").get("name", ""))
+    fields["name"] = read.text(read.obj(contact, "profile"), "name")
     # Meta retries for days: the service window counts from when the person wrote, not from delivery.
-    sent_at = str(message.get("timestamp", ""))
-    fields["sent_at"] = int(sent_at) if sent_at.isdigit() else 0
-    kind = message.get("type")
+    fields["sent_at"] = read.whole_number(message, "timestamp") or 0
+    kind = read.text(message, "type")
     if kind == "text":
-        return Incoming(**fields, text=str(_object(message, "text").get("body", "")))
+        return Incoming(**fields, text=read.text(read.obj(message, "text"), "body"))
     if kind == "interactive":
-        interactive = _object(message, "interactive")
-        reply = interactive.get(interactive.get("type", ""))
-        if interactive.get("type") in ("button_reply", "list_reply") and isinstance(reply, dict):
-            return Incoming(**fields, kind="button", payload=str(reply.get("id", "")), text=str(reply.get("title", "")))
+        interactive = read.obj(message, "interactive")
+        choice = read.text(interactive, "type")
+        if choice in ("button_reply", "list_reply"):
+            reply = read.obj(interactive, choice)
+            return Incoming(**fields, kind="button", payload=read.text(reply, "id"), text=read.text(reply, "title"))
     if kind == "button":  # a quick-reply tap on a template
-        button = _object(message, "button")
-        return Incoming(
-            **fields, kind="button", payload=str(button.get("payload", "")), text=str(button.get("text", ""))
-        )
+        button = read.obj(message, "button")
+        return Incoming(**fields, kind="button", payload=read.text(button, "payload"), text=read.text(button, "text"))
     if kind == "audio":
-        audio = _object(message, "audio")
-        if audio.get("id"):
+        audio = read.obj(message, "audio")
+        if read.text(audio, "id"):
             return Incoming(
-                **fields, kind="media", media={"id": str(audio["id"]), "mime": str(audio.get("mime_type", ""))}
+                **fields, kind="media", media={"id": read.text(audio, "id"), "mime": read.text(audio, "mime_type")}
             )
     # Images, documents, stickers, locations, unsupported types: nothing the bot can read.
-    return Incoming(**fields, kind="media", media={"unreadable": str(kind)})
+    return Incoming(**fields, kind="media", media={"unreadable": kind})
 
 
 def _status(status: dict) -> StatusUpdate | None:
-    delivery = STATUSES.get(status.get("status", ""))
-    if delivery is None or not status.get("id"):
+    delivery = STATUSES.get(read.text(status, "status"))
+    external_id = read.text(status, "id")
+    if delivery is None or not external_id:
         return None
     error = ""
     if delivery == Delivery.FAILED:
-        errors = status.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        error = _words(first) if first else "WhatsApp did not deliver the message and gave no reason."
-    return StatusUpdate(external_id=str(status["id"]), status=delivery, error=error)
+        errors = read.objects(status, "errors")
+        error = _words(*_refusal(errors[0])) if errors else "WhatsApp did not deliver the message and gave no reason."
+    return StatusUpdate(external_id=external_id, status=delivery, error=error)
 
 
 class MediaError(Exception):
@@ -382,20 +362,27 @@ def _choices(text: str, buttons: list[dict]) -> dict:
     }
 
 
-def _error_body(response: httpx.Response) -> dict:
+def _error_body(response: httpx.Response) -> tuple[int | None, str]:
+    """Meta's error code and reason from the answer refusing a send."""
+    unexplained = None, f"WhatsApp answered HTTP {response.status_code}."
     try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
-    return error if isinstance(error, dict) else {"message": f"WhatsApp answered HTTP {response.status_code}."}
+        error = read.obj(response.json(), "error")
+        return _refusal(error) if error else unexplained
+    except (ValueError, AttributeError):  # not JSON, not an object, or an error of another shape
+        return unexplained
 
 
-def _words(error: dict) -> str:
-    code = error.get("code")
+def _refusal(error: dict) -> tuple[int | None, str]:
+    """The code and reason of one of Meta's error objects (a send's answer, a failed delivery report)."""
+    reason = (
+        read.text(read.obj(error, "error_data"), "details") or read.text(error, "message") or read.text(error, "title")
+    )
+    return read.number(error, "code"), reason or "no reason given"
+
+
+def _words(code: int | None, reason: str) -> str:
     if code in ERRORS:
         return ERRORS[code]
-    details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else ""
-    reason = details or error.get("message") or error.get("title") or "no reason given"
     return (
         f"WhatsApp refused the message (error {code}): {reason}" if code else f"WhatsApp refused the message: {reason}"
     )

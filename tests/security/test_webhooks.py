@@ -168,3 +168,17 @@ def test_sms_refuses_forgeries_on_messages_and_status(security_server, channels)
     first = next(iter(channels["sms"].values()))
     genuine = {**FORM, "X-Twilio-Signature": twilio_sign(SMS_TOKEN, first, params)}
     assert post(security_server, first, body, genuine).status_code == 200
+
+
+def test_slack_refuses_what_cannot_be_its_signature_before_reading_the_body(security_server, channels):
+    """A signature of non-ASCII bytes, and an unsigned body nested deeper than any parser's stack,
+    are refused as unsigned (403): the signature is checked before a byte of the body is read."""
+    events = channels["slack"]["Event Subscriptions → Request URL"]
+    body = '{"type": "url_verification", "challenge": "take-over"}'
+    non_ascii = {**slack_server.signed(SLACK_SECRET, body), "X-Slack-Signature": b"v0=\xe9\xe9"}
+    answer = post(security_server, events, body, {"Content-Type": "application/json", **non_ascii})
+    assert answer.status_code == 403 and "take-over" not in answer.text
+    deep = "[" * 50_000 + "]" * 50_000
+    for headers in ({}, slack_server.signed("guessed-secret", deep)):
+        assert post(security_server, events, deep, {"Content-Type": "application/json", **headers}).status_code == 403
+    assert nothing_recorded()
