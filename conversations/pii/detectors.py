@@ -29,7 +29,8 @@ OBFUSCATED_EMAIL = re.compile(
     rf"(?:(?:{_OPEN}dot{_CLOSE}|\.)[A-Za-z0-9\-]+)*(?:{_OPEN}dot{_CLOSE}|\.)[A-Za-z]{{2,24}}\b",
     re.IGNORECASE,
 )
-IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){10,32}")
+# The country letters and check digits may be spelled out one by one ("g b eight two w e s t …").
+IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z] ?[A-Za-z] ?\d ?\d(?:[ \-]?[A-Za-z0-9]){10,32}")
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 # A run of digit groups: "4111 1111-1111 1111", "(415) 555.0132", "(03).6018.1590", "+44 20 7946 0958",

@@ -36,6 +36,8 @@ def luhn_card(body: str) -> str:
         ("call me on four one five, double five five, oh one three two", "call me on [PHONE]"),
         ("text me at (415) 555-0132 or 415.555.0199", "text me at [PHONE] or [PHONE]"),
         ("IBAN de89 3704 0044 0532 0130 00 please", "IBAN [IBAN] please"),
+        ("my iban is g b eight two w e s t one two three four five six nine eight seven six five four three two",
+         "my iban is [IBAN]"),
         ("Hi, my name is maria gonzalez and I live at 42 Elm Street, Springfield, IL 62704",
          "Hi, my name is [NAME] and I live at [ADDRESS]"),
         ("i live at forty two elm street", "i live at [ADDRESS]"),
