@@ -26,6 +26,21 @@ TOKEN_MAX_AGE_S = 120  # Twilio opens the stream within a second or two of our T
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 UNANSWERED = {"no-answer", "busy", "failed", "canceled"}  # DialCallStatus of a transfer nobody took
 CALL_BACK = "Nobody is free right now; we will call you back at this number. Goodbye."
+MAX_CALL_S = 24 * 3600  # Twilio ends every call after 24 hours
+# How far a call has got, by the statuses Twilio reports (the call's own CallStatus and its media
+# stream's StreamEvent). Twilio retries callbacks and does not order them, so the recorded status
+# only moves forward, as a message's delivery does: a late "in-progress" or "stream-stopped" never
+# reopens a call that ended, and an ended call keeps its first ending.
+CALL_PROGRESS = {
+    "queued": 0,
+    "initiated": 0,
+    "ringing": 1,
+    "in-progress": 2,
+    "stream-started": 2,
+    "stream-stopped": 3,
+    "stream-error": 3,
+    **dict.fromkeys(ENDED_STATUSES, 4),
+}
 
 
 class NoBotForNumber(LookupError):
@@ -34,6 +49,10 @@ class NoBotForNumber(LookupError):
 
 class BadStreamToken(PermissionError):
     pass
+
+
+class BadStatusCallback(ValueError):
+    """A status callback with a status or duration Twilio never sends."""
 
 
 def mask_number(number: str) -> str:
@@ -119,24 +138,34 @@ def stream_open(*, token: str, call_sid: str, stream_sid: str) -> CallContext:
     )
 
 
-def call_status(*, call_sid: str, status: str, duration: str | None) -> Call | None:
-    """Twilio's status callback: how the call ended, as Twilio saw it. Idempotent."""
-    call = Call.objects.filter(call_sid=call_sid).first()
-    if call is None or not status:
-        return None
-    call.twilio_status = status
-    fields = ["twilio_status"]
-    if status in ENDED_STATUSES:
-        if call.ended_at is None:
-            call.ended_at = timezone.now()
-            fields.append("ended_at")
-        if duration and duration.isdigit():
-            call.duration_s = int(duration)
-            fields.append("duration_s")
-        if call.outcome == Call.Outcome.ONGOING:
-            call.outcome = Call.Outcome.CALLER_HUNG_UP if status == "completed" else Call.Outcome.FAILED
-            fields.append("outcome")
-    call.save(update_fields=fields)
+def call_status(*, call_sid: str, status: str, duration: int | None) -> Call | None:
+    """Twilio's status callback: how far the call got and how it ended. Idempotent, and a status
+    never moves back (see CALL_PROGRESS); None when the call is unknown or already that far.
+
+    Raises `BadStatusCallback`."""
+    rank = CALL_PROGRESS.get(status)
+    if rank is None:
+        raise BadStatusCallback(f"{status[:40]!r} is not a call or stream status Twilio sends.")
+    if duration is not None and duration > MAX_CALL_S:
+        raise BadStatusCallback(f"A call lasts at most {MAX_CALL_S} seconds.")
+    earlier = [s for s, r in CALL_PROGRESS.items() if r < rank]
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(call_sid=call_sid, twilio_status__in=earlier).first()
+        if call is None:
+            return None
+        call.twilio_status = status
+        fields = ["twilio_status"]
+        if status in ENDED_STATUSES:
+            if call.ended_at is None:
+                call.ended_at = timezone.now()
+                fields.append("ended_at")
+            if duration is not None:
+                call.duration_s = duration
+                fields.append("duration_s")
+            if call.outcome == Call.Outcome.ONGOING:
+                call.outcome = Call.Outcome.CALLER_HUNG_UP if status == "completed" else Call.Outcome.FAILED
+                fields.append("outcome")
+        call.save(update_fields=fields)
     return call
 
 

@@ -11,6 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from channels_app.messaging import payload as read
+from channels_app.messaging.base import BadPayload
 from voice import services, twiml
 from voice.models import Call
 
@@ -61,12 +63,17 @@ def incoming(request):
 
 @twilio_signed
 def status(request):
-    services.call_status(
-        call_sid=request.POST.get("CallSid", ""),
-        # The call's own callback sends CallStatus; the <Stream statusCallback> sends StreamEvent.
-        status=request.POST.get("CallStatus") or request.POST.get("StreamEvent", ""),
-        duration=request.POST.get("CallDuration"),
-    )
+    form = request.POST
+    try:
+        services.call_status(
+            call_sid=read.text(form, "CallSid"),
+            # The call's own callback sends CallStatus; the <Stream statusCallback> sends StreamEvent.
+            status=read.text(form, "CallStatus") or read.text(form, "StreamEvent"),
+            duration=read.whole_number(form, "CallDuration"),
+        )
+    except (BadPayload, services.BadStatusCallback) as exc:
+        log.warning("refused a malformed Twilio status callback: %s", exc)
+        return HttpResponse(f"Malformed callback: {exc}", status=400)
     return HttpResponse(status=204)
 
 

@@ -82,3 +82,45 @@ def test_status_callback_records_how_the_call_ended(voice_server, phone_bot):
     forged = httpx.post(voice_server + path, data={**status, "CallDuration": "1"}, headers={"X-Twilio-Signature": "x"})
     assert forged.status_code == 403
     assert Call.objects.get(call_sid=data["CallSid"]).duration_s == 42
+
+
+def report(base: str, **fields) -> httpx.Response:
+    """A signed status callback for the call `params()` placed."""
+    path = "/voice/twilio/status/"
+    form = {"CallSid": params()["CallSid"], **fields}
+    return httpx.post(base + path, data=form, headers={"X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC + path, form)})
+
+
+def test_status_callbacks_only_move_a_call_forward(voice_server, phone_bot):
+    data = params()
+    post(voice_server, data, sign(AUTH_TOKEN, PUBLIC + PATH, data))
+    for fields, status in [
+        ({"CallStatus": "in-progress"}, "in-progress"),
+        ({"StreamEvent": "stream-stopped"}, "stream-stopped"),
+        ({"CallStatus": "in-progress"}, "stream-stopped"),  # late: Twilio does not order its callbacks
+        ({"CallStatus": "completed", "CallDuration": "42"}, "completed"),
+        ({"CallStatus": "in-progress"}, "completed"),
+        ({"StreamEvent": "stream-stopped"}, "completed"),
+        ({"CallStatus": "busy"}, "completed"),  # an ended call keeps its first ending
+        ({"CallStatus": "completed", "CallDuration": "7"}, "completed"),  # a replay changes nothing
+    ]:
+        assert report(voice_server, **fields).status_code == 204
+        assert Call.objects.get(call_sid=data["CallSid"]).twilio_status == status, fields
+    call = Call.objects.get(call_sid=data["CallSid"])
+    assert (call.duration_s, call.outcome) == (42, Call.Outcome.CALLER_HUNG_UP)
+
+
+def test_a_malformed_status_callback_is_refused_and_changes_nothing(voice_server, phone_bot):
+    data = params()
+    post(voice_server, data, sign(AUTH_TOKEN, PUBLIC + PATH, data))
+    before = Call.objects.values().get(call_sid=data["CallSid"])
+    for fields in (
+        {"CallStatus": "x" * 5000},  # longer than the column
+        {"CallStatus": "answered"},  # no status Twilio sends
+        {},
+        {"CallStatus": "completed", "CallDuration": "9" * 5000},
+        {"CallStatus": "completed", "CallDuration": "-1"},
+    ):
+        answer = report(voice_server, **fields)
+        assert answer.status_code == 400 and answer.text.startswith("Malformed callback"), fields
+    assert Call.objects.values().get(call_sid=data["CallSid"]) == before
