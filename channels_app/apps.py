@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class ChannelsAppConfig(AppConfig):
     name = "channels_app"
+
+    def ready(self):
+        from channels_app.messaging import webhooks
+
+        webhooks.watch_connections()

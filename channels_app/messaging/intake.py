@@ -33,6 +33,8 @@ RAW_TTL_S = 24 * 3600
 SEEN_TTL_S = 8 * 24 * 3600  # WhatsApp retries for up to 7 days
 STALLED_AFTER = timedelta(seconds=150)  # longer than a turn task may run (its hard time limit)
 MAX_ATTEMPTS = 3
+EXPIRED = "The message expired before a worker could answer it."
+SWITCHED_OFF = "The channel was switched off or removed before the message was answered."
 
 
 def raw_key(connection_id: int, event_id: str) -> str:
@@ -127,9 +129,14 @@ def finish(event: InboundEvent, *, error: str = "") -> None:
     InboundEvent.objects.filter(pk=event.pk).update(status=status, error=error[:300])
 
 
-def expire(connection_id: int, event_id: str) -> None:
+def switched_on(connection_id: int) -> bool:
+    """Whether the connection still exists and answers: it may have changed since the webhook."""
+    return ChannelConnection.objects.filter(pk=connection_id, is_active=True).exists()
+
+
+def expire(connection_id: int, event_id: str, *, error: str = EXPIRED) -> None:
     InboundEvent.objects.filter(
         connection_id=connection_id,
         event_id=event_id,
         status__in=[InboundEvent.Status.QUEUED, InboundEvent.Status.PROCESSING],
-    ).update(status=InboundEvent.Status.FAILED, error="The message expired before a worker could answer it.")
+    ).update(status=InboundEvent.Status.FAILED, error=error)

@@ -34,6 +34,11 @@ async def handle(connection_id: int, event_id: str) -> str:
     if raw is None:  # answered (a redelivered task), or left unanswered for a day
         await db(intake.expire)(connection_id, event_id)
         return "nothing to answer"
+    if not await db(intake.switched_on)(connection_id):
+        # Switched off or deleted after the webhook let the message through: nobody answers there now.
+        await db(intake.expire)(connection_id, event_id, error=intake.SWITCHED_OFF)
+        await async_client().delete(intake.raw_key(connection_id, event_id))
+        return "channel off"
     item = Incoming(**json.loads(raw))
     recorded = await db(intake.record)(connection_id, item)
     event = await db(intake.claim)(recorded.pk)
