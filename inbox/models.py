@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from bots import crypto
+from bots.access import INBOX, ROLES_FOR
 from bots.models import Workspace
 from conversations.models import Handoff
 
@@ -112,6 +113,14 @@ class Queue(models.Model):
         return now >= self.opens_at or now < self.closes_at  # a night shift past midnight
 
 
+class AgentStatusQuerySet(models.QuerySet):
+    def of_members(self):
+        """Statuses of people who still work their workspace's inbox (a removed member's row may remain)."""
+        return self.filter(
+            user__memberships__workspace_id=models.F("workspace_id"), user__memberships__role__in=ROLES_FOR[INBOX]
+        )
+
+
 class AgentStatus(models.Model):
     """An agent at their desk in one workspace: presence, and how many chats they take at once."""
 
@@ -131,6 +140,8 @@ class AgentStatus(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AgentStatusQuerySet.as_manager()
+
     class Meta:
         verbose_name = "agent"
         verbose_name_plural = "agents"
@@ -138,6 +149,19 @@ class AgentStatus(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.presence})"
+
+    def clean(self):
+        # The inbox lists a workspace's agents to its team: someone outside it must never appear there.
+        if self.user_id and self.workspace_id and not self._works_inbox():
+            raise ValidationError(
+                {
+                    "user": f"{self.user} does not work this workspace's inbox. Add them to the workspace "
+                    "(People and their roles) as an agent, builder or owner first."
+                }
+            )
+
+    def _works_inbox(self) -> bool:
+        return self.user.memberships.filter(workspace_id=self.workspace_id, role__in=ROLES_FOR[INBOX]).exists()
 
 
 class CannedReply(models.Model):

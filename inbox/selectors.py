@@ -22,7 +22,7 @@ def snapshot(user) -> dict:
         .select_related("conversation", "assigned_to", "fallback_offer")
         .order_by("created_at")[:LIVE_LIMIT]
     )
-    agents = AgentStatus.objects.filter(workspace_id__in=ids).select_related("user")
+    agents = AgentStatus.objects.filter(workspace_id__in=ids).of_members().select_related("user")
     return {
         "type": "snapshot",
         "me": {"id": user.pk, "name": frames.display_name(user)},

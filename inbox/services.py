@@ -18,7 +18,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from bots.access import INBOX, ROLES_FOR, workspaces_for
+from bots.access import INBOX, workspaces_for
 from channels_app import layer, protocol
 from channels_app.messaging import outbox
 from channels_app.messaging.base import Outgoing
@@ -181,13 +181,8 @@ def auto_assign(*, handoff_id: int) -> Handoff | None:
         )
         candidate = (
             AgentStatus.objects.select_for_update(skip_locked=True)
-            .filter(
-                workspace_id=workspace_id,
-                presence=AgentStatus.Presence.ONLINE,
-                user__is_active=True,
-                user__memberships__workspace_id=workspace_id,
-                user__memberships__role__in=_inbox_roles(),
-            )
+            .filter(workspace_id=workspace_id, presence=AgentStatus.Presence.ONLINE, user__is_active=True)
+            .of_members()
             .annotate(chats=Coalesce(Subquery(load), 0))
             .filter(chats__lt=F("max_chats"))
             .select_related("user")
@@ -198,10 +193,6 @@ def auto_assign(*, handoff_id: int) -> Handoff | None:
             return None  # it waits in the queue; the claim timeout still applies
         _assign(handoff, candidate.user, now=now)
     return handoff
-
-
-def _inbox_roles():
-    return ROLES_FOR[INBOX]
 
 
 # --- the agent works the chat -------------------------------------------------------------------------

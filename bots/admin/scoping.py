@@ -1,14 +1,15 @@
 """The admin, organised around the workspace and the bot.
 
 Every admin here filters by the workspaces the person belongs to (through `bots.access`):
-change lists, change views, related choices and autocomplete all go through `get_queryset`
-and `formfield_for_foreignkey` of `WorkspaceScoped`. Roles decide what one may do:
+change lists, change views, related choices (workspaces, bots, people) and autocomplete all go
+through `get_queryset` and `formfield_for_foreignkey` of `WorkspaceScoped`. Roles decide what one may do:
 viewers read, builders edit and publish, owners also manage members, secrets and API keys.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from bots import access
@@ -18,6 +19,11 @@ from bots.models import Bot, Workspace
 
 def builder_url(bot_id: int) -> str:
     return reverse("studio:builder", args=[bot_id])
+
+
+def people_in(workspaces):
+    """The accounts with a membership in one of `workspaces`: nobody browses all the installation's people."""
+    return get_user_model().objects.filter(memberships__workspace__in=workspaces).distinct()
 
 
 class WorkspaceScoped:
@@ -65,6 +71,8 @@ class WorkspaceScoped:
             kwargs["queryset"] = self._workspaces(request, self.change_action)
         elif db_field.related_model is Bot:
             kwargs["queryset"] = access.bots_for(request.user, EDIT)
+        elif db_field.related_model is get_user_model():
+            kwargs["queryset"] = people_in(self._workspaces(request, self.change_action))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

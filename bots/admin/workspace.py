@@ -9,7 +9,7 @@ from unfold.decorators import display
 from bots import access, services
 from bots.access import MANAGE, READ
 from bots.admin import forms as admin_forms
-from bots.admin.scoping import ScopedInline, WorkspaceListFilter, WorkspaceScoped
+from bots.admin.scoping import ScopedInline, WorkspaceListFilter, WorkspaceScoped, people_in
 from bots.models import ApiKey, Membership, Secret, Workspace
 
 
@@ -23,8 +23,7 @@ class MembershipInline(ScopedInline, TabularInline):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Owners choose among people who already share a workspace with them; nobody browses all accounts.
         if db_field.name == "user" and not request.user.is_superuser:
-            mine = access.workspaces_for(request.user, MANAGE)
-            kwargs["queryset"] = db_field.related_model.objects.filter(memberships__workspace__in=mine).distinct()
+            kwargs["queryset"] = people_in(access.workspaces_for(request.user, MANAGE))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
