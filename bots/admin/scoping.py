@@ -1,14 +1,16 @@
 """The admin, organised around the workspace and the bot.
 
 Every admin here filters by the workspaces the person belongs to (through `bots.access`):
-change lists, change views, related choices (workspaces, bots, people) and autocomplete all go
-through `get_queryset` and `formfield_for_foreignkey` of `WorkspaceScoped`. Roles decide what one may do:
+change lists, their filters, change views, related choices (workspaces, bots, people) and
+autocomplete all go through `get_queryset`, `get_list_filter` and `formfield_for_foreignkey` of
+`WorkspaceScoped`. Roles decide what one may do:
 viewers read, builders edit and publish, owners also manage members, secrets and API keys.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -64,6 +66,16 @@ class WorkspaceScoped:
         return self._workspaces(request, self.change_action).filter(pk=self._workspace_id(obj)).exists()
 
     has_delete_permission = has_change_permission
+
+    def get_list_filter(self, request):
+        return [self._scoped_filter(entry) for entry in super().get_list_filter(request)]
+
+    def _scoped_filter(self, entry):
+        # Django's filter on a relation lists every row of the related table, other workspaces'
+        # names included; this one lists only what the person's own rows point to.
+        if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+            return (entry, admin.RelatedOnlyFieldListFilter)
+        return entry
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Related choices: only what the person may edit, never another workspace's objects.

@@ -29,9 +29,6 @@ class BotVersionAdmin(WorkspaceScoped, ModelAdmin):
     change_form_after_template = "admin/bots/botversion/after_form.html"
     actions_detail = ["rollback_action"]
 
-    def get_list_filter(self, request):
-        return [BotWorkspaceListFilter]
-
     def has_add_permission(self, request, obj=None):
         return False
 

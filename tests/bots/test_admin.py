@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bots import services
-from bots.models import ApiKey, Bot, ChannelConnection, Flow, Membership, Secret, Workspace
+from bots.models import ApiKey, Bot, BotVersion, ChannelConnection, Flow, Membership, Secret, Workspace
 from tests.bots.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,14 @@ def test_autocomplete_and_related_choices_offer_only_own_bots(demo_bot, theirs, 
     )
     assert response.status_code == 200 and b"Select a valid choice" in response.content
     assert not Flow.objects.filter(name="Sneaky").exists()
+
+
+def test_list_filters_offer_only_own_objects(demo_bot, theirs, builder, acme):
+    sales = Bot.objects.create(workspace=acme, name="Acme Sales", slug="sales")
+    BotVersion.objects.create(bot=sales, number=1, snapshot={}, content_hash="0" * 64)
+    listing = logged_in(builder).get(reverse("admin:bots_botversion_changelist")).content.decode()
+    assert f"bot__id__exact={demo_bot.pk}" in listing and f"bot__id__exact={sales.pk}" in listing
+    assert f"bot__id__exact={theirs.pk}" not in listing and "Globex" not in listing
 
 
 def test_viewers_read_and_agents_see_no_bots(demo_bot, acme):

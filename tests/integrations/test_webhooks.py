@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from bots.models import Membership
+from bots.models import Membership, Workspace
 from conversations.models import Handoff
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from tests.integrations.conftest import MAX_ATTEMPTS, ask_for_a_person, run, wait_for
@@ -175,3 +175,22 @@ def test_only_owners_see_webhooks(live, bot):
     client = Client()
     client.force_login(viewer)
     assert client.get(reverse("admin:integrations_webhookendpoint_changelist")).status_code == 403
+
+
+def endpoint_with_a_delivery(workspace, name: str) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(
+        workspace=workspace, name=name, url="https://hooks.example.com/in", events=["handoff.created"]
+    )
+    endpoint.set_secret("whsec-for-tests")
+    endpoint.save()
+    WebhookDelivery.objects.create(endpoint=endpoint, event="handoff.created", payload={})
+    return endpoint
+
+
+def test_the_delivery_log_filters_by_the_workspaces_own_endpoints_only(bot, owner):
+    mine = [endpoint_with_a_delivery(bot.workspace, name) for name in ("Acme helpdesk", "Acme CRM")]
+    theirs = endpoint_with_a_delivery(Workspace.objects.create(name="Globex", slug="globex"), "Globex helpdesk")
+    log = owner.get(reverse("admin:integrations_webhookdelivery_changelist"))
+    assert log.status_code == 200
+    assert all(f"endpoint__id__exact={endpoint.pk}" in log.text for endpoint in mine)
+    assert f"endpoint__id__exact={theirs.pk}" not in log.text and "Globex helpdesk" not in log.text
