@@ -4,8 +4,10 @@ Whatever happens, the result is a `ToolResult` whose `text` the LLM (or a `tool`
 can use: a refused address, a timeout or an HTTP 500 become a sentence, never an exception,
 so the model can apologise or try something else.
 
-Requests are filled structurally, so a value can never change the request's shape: URL
-arguments are percent-encoded, header values may not hold line breaks, and a JSON body is
+Requests are filled structurally, so a value can never change the request's shape: every
+argument reaching the URL (by name or through `args`) is percent-encoded, dots of a `.` or `..`
+segment included, and a whole list or object is refused; header values may not hold line breaks,
+and a JSON body is
 parsed as JSON *before* anything is filled in, then each `{{ }}` is filled with a value and the
 whole serialised again (`body.py`): a quote in a user's answer stays inside its string. The
 templates are filled on a worker thread under the sandbox's budgets. `timeout_s` bounds the
@@ -67,7 +69,7 @@ def _fill(spec: ToolSpec, arguments: dict, secrets: dict[str, str]) -> tuple[str
     """URL, headers and body of the request. Runs on a worker thread: templates may be slow."""
     context = {**arguments, "args": arguments, "secrets": secrets}
     try:
-        url = render_strict(spec.url, {**context, **{k: _quote(v) for k, v in arguments.items()}})
+        url = render_strict(spec.url, _url_context(arguments, secrets))
         headers = {}
         for name, template in spec.headers.items():
             value = render_strict(template, context).strip()
@@ -137,6 +139,38 @@ async def run_tool(
     return ToolResult(True, _truncate(text, spec.max_chars), data)
 
 
-def _quote(value):
-    """Arguments are URL-encoded where they land in the URL: "a/b" must not become a path."""
-    return quote(str(value), safe="") if isinstance(value, str | int | float) else value
+def _url_context(arguments: dict, secrets: dict[str, str]) -> dict:
+    # Secrets stay as typed: they are the builder's, and netguard looks for them verbatim.
+    encoded = _url_value(arguments)
+    return {**encoded, "args": encoded, "secrets": secrets}
+
+
+def _url_value(value):
+    """A conversation's value as it may land in a URL: "a/b", "?", "#" or ".." must not become
+    a path, a query or a fragment. Lists and objects keep their items, each encoded."""
+    if isinstance(value, dict):
+        return _UrlObject({_url_text(k): _url_value(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return _UrlList(_url_value(v) for v in value)
+    return _url_text(value)
+
+
+def _url_text(value) -> str:
+    text = quote(str(value), safe="")
+    # quote() keeps dots, and the HTTP client drops a "." or ".." segment (with its parent).
+    return text.replace(".", "%2E") if text in (".", "..") else text
+
+
+def _whole(_value) -> str:
+    raise TypeError(
+        "a list or an object cannot go into a URL whole; pick one item ({{ ids[0] }}, {{ order.id }}) "
+        "or join them ({{ ids | join(',') }})"
+    )
+
+
+class _UrlList(list):
+    __str__ = _whole
+
+
+class _UrlObject(dict):
+    __str__ = _whole

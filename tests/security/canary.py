@@ -54,7 +54,13 @@ class Canary:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
-        record = {"path": scope["path"], "method": scope["method"], "headers": headers, "body": body.decode()}
+        record = {
+            "path": scope["path"],
+            "target": _request_target(scope),
+            "method": scope["method"],
+            "headers": headers,
+            "body": body.decode(),
+        }
         self.requests.append(record)
         if scope["path"] == "/redirect":
             code = int(query.get("code", "302"))
@@ -70,6 +76,12 @@ class Canary:
             await _answer(send, 200, json.dumps({"internal": "secret data", **record}).encode())
 
 
+def _request_target(scope) -> str:
+    """The path and query exactly as they came on the request line, still percent-encoded."""
+    query = scope["query_string"].decode()
+    return scope["raw_path"].decode() + (f"?{query}" if query else "")
+
+
 async def _answer(send, status: int, body: bytes, headers=()):
     headers = [(b"content-type", b"application/json"), *headers]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -83,8 +95,8 @@ slug: {slug}
 greeting: Hello!
 tools:
   - name: fetch
-    url: "{{{{ args.target }}}}"
-    parameters: {{type: object, properties: {{target: {{type: string}}}}, required: [target]}}
+    url: "{url}"
+    parameters: {{type: object, properties: {{}}}}
     timeout_s: 3
 flows:
   - name: main
@@ -96,7 +108,6 @@ flows:
         - id: call
           kind: tool
           tool: fetch
-          arguments: {{target: "{{{{ target }}}}"}}
           result_slot: page
           next: fetched
           on_error: failed
@@ -112,9 +123,10 @@ def publish(workspace: Workspace, text: str) -> Bot:
     return bot
 
 
-def fetcher_bot(workspace: Workspace) -> Bot:
-    """A builder's "fetch this page" tool, published: a visitor chooses the URL it calls."""
-    return publish(workspace, FETCHER.format(slug="fetcher"))
+def fetcher_bot(workspace: Workspace, url: str, slug: str = "fetcher") -> Bot:
+    """A builder's "fetch this page" tool calling `url`, published. (A visitor's words reach a
+    URL only percent-encoded, so the address is the builder's to choose.)"""
+    return publish(workspace, FETCHER.format(slug=slug, url=url))
 
 
 async def _chat(base: str, bot: Bot, texts: list[str]) -> list[list[dict]]:

@@ -134,9 +134,16 @@ async def test_a_redirect_is_checked_like_the_first_address(canary, target):
     assert canary.hits("/after") == []
 
 
-def test_a_visitor_cannot_make_a_published_tool_fetch_internal_addresses(transactional_db, security_server, canary):
+def fetched(base: str, workspace: Workspace, urls: list[str]) -> tuple[list[str], list[str]]:
+    """Publish a fetcher tool for each URL and let a visitor run it once: what they were told,
+    and what each tool answered."""
+    bots = [fetcher_bot(workspace, url, slug=f"fetcher-{i}") for i, url in enumerate(urls)]
+    replies = [said(reply) for bot in bots for reply in chat(base, bot, "that page please")]
+    return replies, [result for bot in bots for result in tool_results(bot)]
+
+
+def test_a_published_tool_cannot_fetch_internal_addresses(transactional_db, security_server, canary):
     workspace = Workspace.objects.create(name="Shop", slug="shop")
-    bot = fetcher_bot(workspace)
     targets = [
         canary.url("/stolen"),
         f"http://2130706433:{canary.port}/stolen",
@@ -145,9 +152,8 @@ def test_a_visitor_cannot_make_a_published_tool_fetch_internal_addresses(transac
         canary.url(f"/redirect?to=http://127.0.0.1:{canary.port}/stolen"),
         "http://169.254.169.254/latest/meta-data/",
     ]
-    replies = chat(security_server, bot, *targets)
-    assert all(said(reply) == "Could not fetch that page. Which page?" for reply in replies), replies
-    results = tool_results(bot)
+    replies, results = fetched(security_server, workspace, targets)
+    assert replies == ["Could not fetch that page. Which page?"] * len(targets)
     assert len(results) == len(targets)
     assert all("private or internal address" in r or "cloud metadata" in r for r in results), results
     assert canary.hits("/stolen") == [] and canary.hits("/redirect") == []
@@ -157,15 +163,13 @@ def test_the_owners_switch_opens_the_listed_internal_host_and_nothing_else(trans
     workspace = Workspace.objects.create(
         name="Shop", slug="shop", tool_allowed_hosts=["127.0.0.1"], allow_private_networks=True
     )
-    bot = fetcher_bot(workspace)
-    replies = chat(
-        security_server,
-        bot,
+    targets = [
         canary.url("/inventory"),
         f"http://localhost:{canary.port}/inventory",
         "http://169.254.169.254/latest/meta-data/",
-    )
-    assert [said(r) for r in replies] == [
+    ]
+    replies, _ = fetched(security_server, workspace, targets)
+    assert replies == [
         "Fetched it. Which page?",
         "Could not fetch that page. Which page?",
         "Could not fetch that page. Which page?",

@@ -1,16 +1,21 @@
 """Item: a tool call's request keeps the shape its builder gave it. A visitor's answer cannot
-rewrite a JSON body, credentials do not follow a redirect to another host, and a server that
+add a path segment, a query or a fragment to its URL, nor rewrite a JSON body, credentials do not follow a redirect to another host, and a server that
 answers slowly, byte by byte, is cut off at the tool's time limit. Tried over the running server
 against a local service that records what it receives."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
 from bots.models import Workspace
+from bots.schema import ToolSpec
 from bots.services import set_secret
+from dialogue import netguard
+from dialogue.tools import run_tool
 from tests.security.canary import Canary, chat, said, tool_bot, tool_results
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,3 +102,41 @@ def test_a_line_break_in_a_visitors_answer_cannot_add_a_header(security_server, 
     assert said(reply) == "That did not work."
     assert "would contain a line break" in tool_results(bot)[0]
     assert len(service.hits("/headers")) == before
+
+
+@pytest.mark.parametrize("name", ["note", "args.note"])
+@pytest.mark.parametrize("note", ["..", ".", "../../admin", "a/../../admin?x=1#frag", "%2e%2e", "..;"])
+def test_a_visitors_answer_stays_one_segment_of_the_tools_path(security_server, service, workspace, name, note):
+    bot = tool_bot(workspace, url=service.url(f"/api/v1/users/{{{{ {name} }}}}/profile?k=1"))
+    (reply,) = chat(security_server, bot, note)
+    assert said(reply) == "Sent."
+    received = urlsplit(service.requests[-1]["target"])
+    root, users, segment, tail = received.path.rsplit("/", 3)
+    assert (root, users, tail, received.query) == ("/api/v1", "users", "profile", "k=1")
+    assert unquote(segment) == note
+
+
+def test_a_visitors_answer_stays_one_query_value(security_server, service, workspace):
+    bot = tool_bot(workspace, url=service.url("/search?q={{ note }}&k=1"))
+    chat(security_server, bot, "shoes&admin=1#top")
+    received = urlsplit(service.requests[-1]["target"])
+    assert received.path == "/search" and parse_qs(received.query) == {"q": ["shoes&admin=1#top"], "k": ["1"]}
+
+
+def call_tool(url: str, arguments: dict):
+    """The tool as the LLM would call it, with list and object arguments a text flow cannot give."""
+    spec = ToolSpec(name="lookup", url=url, parameters={"type": "object"})
+    policy = netguard.Policy(allow_private=True)
+    return asyncio.run(run_tool(spec, arguments, secrets={}, policy=policy))
+
+
+def test_a_list_or_object_goes_into_a_tool_url_only_item_by_item(service):
+    before = len(service.requests)
+    for value in (["../../admin?x=", "#"], {"a": "/../../admin?z="}):
+        refused = call_tool(service.url("/items/{{ ids }}/x"), {"ids": value})
+        assert not refused.ok and "a list or an object cannot go into a URL whole" in refused.text
+    assert len(service.requests) == before
+    joined = call_tool(
+        service.url("/items/{{ ids | join(',') }}/{{ order.id }}"), {"ids": ["a/b", ".."], "order": {"id": ".."}}
+    )
+    assert joined.ok and service.requests[-1]["target"] == "/items/a%2Fb,%2E%2E/%2E%2E"
