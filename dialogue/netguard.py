@@ -165,7 +165,9 @@ def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return is_public(inner)
     if is_metadata(ip):
         return False
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+    # Site-local IPv6 (fec0::/10) is deprecated yet still routed inside some networks; Python 3.11 calls it global.
+    site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or site_local)
 
 
 def _normal_host(host: str) -> str:

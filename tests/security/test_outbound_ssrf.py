@@ -51,6 +51,8 @@ PRIVATE_TARGETS = [
     "http://240.0.0.1/",  # reserved
     "http://255.255.255.255/",
     "http://[fc00::1]/",
+    "http://[fec0::1]/",  # site-local IPv6, deprecated but still routed in some networks
+    "http://[::ffff:10.0.0.1]/",
 ]
 METADATA_TARGETS = [
     "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
