@@ -11,9 +11,11 @@ the user's next message, then continue from the flow's trigger or the LLM".
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 
 class _Strict(BaseModel):
@@ -195,6 +197,9 @@ class EscalationSpec(_Strict):
     message: str = "Let me connect you with a person who can help."
 
 
+VOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class VoiceSettings(_Strict):
     stt_model: str = "nova-3"
     stt_language: str = "en"
@@ -220,6 +225,19 @@ class VoiceSettings(_Strict):
     @classmethod
     def _earlier_name(cls, value):
         return "tolerant" if value == "low" else value  # what "tolerant" was called before
+
+    @field_validator("tts_voice", "tts_fallback_voice")
+    @classmethod
+    def _voice_id(cls, value: str, info):
+        # The id goes into the path of ElevenLabs' URL: a "/" or ".." would reach another endpoint.
+        if VOICE_ID.fullmatch(value) or (value == "" and info.field_name == "tts_fallback_voice"):
+            return value
+        raise PydanticCustomError(
+            "voice_id",
+            "“{value}” is not an ElevenLabs voice id. Copy the voice's id from ElevenLabs' voice library "
+            "(letters, digits, - and _, e.g. 21m00Tcm4TlvDq8ikWAM), or choose a voice on the bot's Voice tab.",
+            {"value": value[:80]},
+        )
 
 
 class WidgetSettings(_Strict):

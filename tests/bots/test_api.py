@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+import yaml
 from django.test import Client
 
 from bots import services
@@ -133,6 +134,26 @@ def test_publishing_an_invalid_bot_lists_the_problems(api, demo_bot):
     err = assert_error(call(api, "post", f"/bots/{demo_bot.id}/publish", {}), 422, "invalid_definition")
     assert err["details"][0]["code"] == "prompt.missing"
     assert demo_bot.versions.count() == 1
+
+
+def test_a_voice_id_that_is_not_one_is_refused_with_the_way_to_fix_it(api, demo_bot):
+    before = dict(demo_bot.voice)
+    bad = "../../v1/user"
+    patched = assert_error(
+        call(api, "patch", f"/bots/{demo_bot.id}", {"voice": {"tts_voice": bad}}), 422, "invalid_input"
+    )
+    assert "is not an ElevenLabs voice id. Copy the voice's id" in json.dumps(patched, ensure_ascii=False)
+    text = call(api, "get", f"/bots/{demo_bot.id}/export").content.decode()
+    doc = yaml.safe_load(text)
+    doc["voice"] = {**doc.get("voice", {}), "tts_fallback_voice": "voice?x=1"}
+    imported = api.post(
+        f"/api/v1/workspaces/{demo_bot.workspace_id}/import", data=yaml.safe_dump(doc), content_type="application/yaml"
+    )
+    (error,) = assert_error(imported, 422, "invalid_import")["details"]
+    assert error["path"] == "voice.tts_fallback_voice"
+    assert error["message"].startswith("“voice?x=1” is not an ElevenLabs voice id. Copy the voice's id")
+    demo_bot.refresh_from_db()
+    assert demo_bot.voice == before and demo_bot.versions.count() == 1
 
 
 def test_export_and_import(api, demo_bot):
