@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from bots import access
@@ -66,6 +67,13 @@ class WorkspaceScoped:
         return self._workspaces(request, self.change_action).filter(pk=self._workspace_id(obj)).exists()
 
     has_delete_permission = has_change_permission
+
+    def save_model(self, request, obj, form, change):
+        # Django checks a change list's editable columns against the model, not each row: a list
+        # that shows rows the person may only read must not save them.
+        if change and not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
 
     def get_list_filter(self, request):
         return [self._scoped_filter(entry) for entry in super().get_list_filter(request)]

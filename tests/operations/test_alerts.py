@@ -16,7 +16,7 @@ from integrations.models import WebhookEndpoint
 from tests.fakes.smtp_server import FakeSmtp
 from tests.integrations.conftest import wait_for
 from tests.integrations.test_webhooks import add_endpoint
-from tests.operations.conftest import Person
+from tests.operations.conftest import Person, make_bot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MODEL = "gpt-4o-mini"
@@ -120,4 +120,22 @@ def test_a_rule_that_makes_no_sense_is_refused_with_the_reason(live, bot, owner)
     assert "A rate is between 0 and 1" in response.content.decode()
     response = add_rule(owner, bot, emails="oncall, ops@acme.example")
     assert "Not an e-mail address: oncall." in response.content.decode()
+    assert not AlertRule.objects.exists()
+
+
+def test_a_rule_tells_only_a_webhook_of_its_own_workspace(bot):
+    other = make_bot("globex", "Other Bot")
+    builder = get_user_model().objects.create_user("bea", "bea@example.com", "pw-for-tests-1", is_staff=True)
+    for workspace in (bot.workspace, other.workspace):
+        Membership.objects.create(user=builder, workspace=workspace, role=Membership.Role.BUILDER)
+    theirs = WebhookEndpoint(
+        workspace=other.workspace, name="Globex pager", url="https://hooks.example.com/in", events=[]
+    )
+    theirs.set_secret("whsec-for-tests")
+    theirs.save()
+    client = Client()
+    client.force_login(builder)
+    response = add_rule(client, bot, webhook=theirs.pk)
+    assert response.status_code == 200
+    assert "Choose a webhook of the bot&#x27;s own workspace." in response.content.decode()
     assert not AlertRule.objects.exists()

@@ -11,7 +11,7 @@ from analytics import rollups
 from analytics.models import ModelPrice
 from bots.models import Membership
 from tests.inbox.conftest import make_agent
-from tests.operations.conftest import Person
+from tests.operations.conftest import Person, make_bot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,3 +53,36 @@ def test_owners_price_models_and_objectives_move_the_dashboard(asgi_server, bot,
     slo = {"bot": bot.pk, "chat_first_token_ms": "1500", "voice_turn_ms": "900"}
     assert owner.post("/admin/analytics/botslo/add/", slo).status_code == 302
     assert "Objective (1500 ms)" in owner.get("/admin/analytics/dashboard/", page).content.decode()
+
+
+def test_prices_change_only_where_the_person_owns_the_workspace(bot):
+    other = make_bot("globex", "Other Bot").workspace
+    mine = ModelPrice.objects.create(
+        workspace=bot.workspace, model="gpt-4o-mini", input_per_million=1, output_per_million=1
+    )
+    theirs = ModelPrice.objects.create(workspace=other, model="gpt-4o", input_per_million=5, output_per_million=15)
+    owner = login(bot, "olga", Membership.Role.OWNER)
+    Membership.objects.create(
+        user=get_user_model().objects.get(username="olga"), workspace=other, role=Membership.Role.VIEWER
+    )
+    listing = owner.get("/admin/analytics/modelprice/").content.decode()
+    assert "gpt-4o-mini" in listing and "gpt-4o<" in listing  # the viewer reads the other workspace's prices
+
+    def edit(price, amount):
+        rows = sorted([mine, theirs], key=lambda p: p.model)
+        form = {"form-TOTAL_FORMS": "2", "form-INITIAL_FORMS": "2", "_save": "Save"}
+        for i, row in enumerate(rows):
+            value = amount if row == price else row.input_per_million
+            form |= {
+                f"form-{i}-id": row.pk,
+                f"form-{i}-input_per_million": value,
+                f"form-{i}-output_per_million": row.output_per_million,
+            }
+        return owner.post("/admin/analytics/modelprice/", form)
+
+    assert edit(theirs, "0").status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.input_per_million == 5
+    assert edit(mine, "2").status_code == 302
+    mine.refresh_from_db()
+    assert mine.input_per_million == 2
