@@ -132,7 +132,9 @@ def describe(alert: Alert, event: str) -> dict:
 def _notify(alert: Alert, event: str) -> None:
     data = describe(alert, event)
     rule = alert.rule
-    if rule.webhook_id and rule.webhook.is_active:
+    # The rule was checked when saved; a webhook (or bot) moved to another workspace since must not
+    # carry this workspace's alerts there.
+    if rule.webhook_id and rule.webhook.is_active and rule.webhook.workspace_id == rule.bot.workspace_id:
         integrations.webhook_send(rule.webhook, event, data)
     recipients = rule.email_list()
     if not recipients:

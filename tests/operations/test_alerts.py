@@ -12,7 +12,7 @@ from django.urls import reverse
 from analytics import tasks
 from analytics.models import Alert, AlertRule
 from bots.models import Membership
-from integrations.models import WebhookEndpoint
+from integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.fakes.smtp_server import FakeSmtp
 from tests.integrations.conftest import wait_for
 from tests.integrations.test_webhooks import add_endpoint
@@ -139,3 +139,32 @@ def test_a_rule_tells_only_a_webhook_of_its_own_workspace(bot):
     assert response.status_code == 200
     assert "Choose a webhook of the bot&#x27;s own workspace." in response.content.decode()
     assert not AlertRule.objects.exists()
+
+
+def test_a_webhook_moved_to_another_workspace_no_longer_hears_the_alerts(live, bot, owner, receiver, mail, fake_openai):
+    add_endpoint(owner, bot, receiver.base_url + "/alerts", events=["handoff.created"])
+    endpoint = WebhookEndpoint.objects.get()
+    assert add_rule(owner, bot, webhook=endpoint.pk).status_code == 302
+    other = make_bot("globex", "Other Bot")
+    Membership.objects.create(user=get_user_model().objects.get(username="olga"), workspace=other.workspace,
+                              role=Membership.Role.OWNER)  # fmt: skip
+    moved = {"workspace": other.workspace_id, "name": "Helpdesk", "url": endpoint.url, "events": ["handoff.created"],
+             "is_active": "on"}  # fmt: skip
+    assert (
+        owner.post(reverse("admin:integrations_webhookendpoint_change", args=[endpoint.pk]), moved).status_code == 302
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.workspace == other.workspace
+
+    person = Person(live, bot)
+    try:
+        fake_openai.model_down(MODEL)
+        person.say("Where is my parcel?")
+        assert tasks.evaluate_alerts() == 1
+        assert mail.subjects() == [
+            f"[Switchboard] {bot.name}: Error rate is 1, over 0.5"
+        ]  # the on-call address still hears
+        assert not WebhookDelivery.objects.exists() and not receiver.accepted()
+    finally:
+        fake_openai.model_up(MODEL)
+        person.close()
