@@ -57,6 +57,7 @@ _NOT_LOCAL_PART = frozenset(
 )
 _MAX_GROUPS = 24
 _WORD_BEFORE = re.compile(r"(?<![\w.'’])([A-Za-z]+) $")
+_LETTER_BEFORE = re.compile(r"(?<![\w.'’])([A-Za-z]) $")
 _NOT_NAME_PART = ENGLISH_STOP_WORDS | _NOT_LOCAL_PART | {"email", "mail", "address", "send", "write", "contact", "its"}
 
 
@@ -73,6 +74,9 @@ def emails(text: str, spoken_at: set[int]):
             before = _WORD_BEFORE.search(text, 0, start)
             if before and before.group(1).lower() not in _NOT_NAME_PART:
                 start = before.start(1)
+            # Spelled out letter by letter: "s c l a r k e at btinternet dot com".
+            while (letter := _LETTER_BEFORE.search(text, 0, start)) and len(text[start:at].split()) > 1:
+                start = letter.start(1)
         yield start, m.end(), "EMAIL"
     for m in OBFUSCATED_EMAIL.finditer(text):
         if m.group("local").lower() not in _NOT_LOCAL_PART:  # "meet (at) home (dot) now" is not one

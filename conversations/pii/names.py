@@ -24,6 +24,7 @@ _STOP = ENGLISH_STOP_WORDS | _CHAT_WORDS
 GIVEN_NAMES = frozenset(
     line.strip() for line in Path(__file__).with_name("first_names.txt").read_text().splitlines() if line[:1] != "#"
 )
+_WORD_NAMES = frozenset({"will", "bill", "may"})  # given names that are also stop words
 _NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*"
 _TITLE_WORDS = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof"})
 # "Miss" only capitalised: "I miss Paris" is a verb.
@@ -84,6 +85,15 @@ def _standing_name(words: list[str]) -> bool:
     return first in GIVEN_NAMES or (len(words) > 1 and first not in _STOP and words[1].lower() not in _STOP)
 
 
+def _word_name(found: list[re.Match], i: int) -> bool:
+    """ "I'm Will Turner": a given name that is also a common word, capitalised, before a surname."""
+    word = found[i].group()
+    if word.lower() not in _WORD_NAMES or not word[0].isupper() or i + 1 >= len(found):
+        return False
+    surname = found[i + 1].group()
+    return surname[0].isupper() and surname.lower() not in _STOP
+
+
 def names(text: str):
     for pattern in _STANDING:
         for m in pattern.finditer(text):
@@ -100,7 +110,8 @@ def names(text: str):
         given_only = _GIVEN_ONLY.match(phrase) is not None
         start = end = None
         words_left = 3
-        for w in re.finditer(_NAME, m.group(1)):
+        found = list(re.finditer(_NAME, m.group(1)))
+        for i, w in enumerate(found):
             word = w.group()
             bare = word.lower().strip("'’-")
             if start is None and bare in _TITLE_WORDS:
@@ -112,7 +123,7 @@ def names(text: str):
                 break
             if capitalised_only is None:
                 capitalised_only = word[0].isupper()
-            if bare in _STOP or not words_left:
+            if (bare in _STOP and not _word_name(found, i)) or not words_left:
                 break
             if capitalised_only and not word[0].isupper():
                 # A transcript writes names in lowercase: a given name opens one there, and one more

@@ -121,6 +121,8 @@ def test_look_alikes_survive(text):
         ("Me llamo Carlos Ruiz y vivo aquí", "Me llamo [NAME] y vivo aquí"),
         ("Bonjour, je m'appelle Claire Dubois", "Bonjour, je m'appelle [NAME]"),
         ("Mein Name ist Jonas Becker", "Mein Name ist [NAME]"),
+        ("I'm Will Turner, I booked the 7pm table", "I'm [NAME], I booked the 7pm table"),
+        ("my email is s c l a r k e at btinternet dot com", "my email is [EMAIL]"),
     ],
 )  # fmt: skip
 def test_names_people_give_are_replaced(text, expected):
@@ -141,6 +143,8 @@ def test_names_people_give_are_replaced(text, expected):
         "first name field is empty",
         "Is the Galaxy S24 in stock? Thanks! Samsung",
         "Sono molto contento",
+        "I will call again, this is Will, no, it's May already",
+        "This is Our Team page",
     ],
 )
 def test_words_near_name_phrases_that_are_no_names_survive(text):
