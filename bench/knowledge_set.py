@@ -198,6 +198,31 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ("money back when the product was defective", "Refunds", "no_overlap"),
 ]
 
+# Questions a home-appliance shop's help center does not cover (general knowledge, chit-chat,
+# another trade): retrieval should give no passage for them rather than the nearest noise.
+OFF_TOPIC = [
+    "Who painted the Mona Lisa?",
+    "How tall is Mount Everest?",
+    "What time does the football game start tonight?",
+    "Can you write me a poem about the sea?",
+    "What is the square root of 144?",
+    "Which planet is closest to the sun?",
+    "How do I bake sourdough bread?",
+    "What's the best pizza topping?",
+    "Do you know any good movies to watch?",
+    "How many legs does a spider have?",
+    "Translate hello into Japanese",
+    "What year did the Berlin wall fall?",
+    "Can you book me a table for two at an Italian restaurant?",
+    "How do I treat a sunburn?",
+    "What is the population of Brazil?",
+    "Recommend a hiking trail near the mountains",
+    "Who is the president of the United States?",
+    "How do I change a flat bicycle tyre?",
+    "What does a dentist check during a cleaning?",
+    "Is it going to snow in Oslo next week?",
+]
+
 _STOP = set(
     """a about after all am an and any are as at be been before being but by can could did do does doing
     for from get got had has have how i if in into is it its me my no not of off on or our out over please

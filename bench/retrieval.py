@@ -264,6 +264,8 @@ def quality() -> dict:
                 if old_title in titles and (title not in titles or titles.index(old_title) < titles.index(title)):
                     superseded_wins += 1
 
+    no_passage = sum(not retrieve([kb.pk], q, top_k=QUALITY_TOP_K) for q in knowledge_set.OFF_TOPIC)
+
     texts = [
         f"{piece.heading}\n\n{piece.text}" if piece.heading else piece.text
         for text in [*knowledge_set.DOCUMENTS.values(), *knowledge_set.OLD_VERSIONS.values()]
@@ -280,6 +282,8 @@ def quality() -> dict:
     return {
         "recall": recall,
         "counts": {g: len(v) for g, v in found["hybrid"].items()},
+        "off_topic_no_passage": no_passage / len(knowledge_set.OFF_TOPIC),
+        "off_topic": len(knowledge_set.OFF_TOPIC),
         "superseded_wins": superseded_wins,
         "superseded_asked": superseded_asked,
         "embed_per_s": per_s,
@@ -303,6 +307,9 @@ def print_quality(q: dict) -> None:
     print(
         f"superseded passage above the current one: {q['superseded_wins']} of {q['superseded_asked']} questions"
         f" on superseded topics"
+    )
+    print(
+        f"questions the help center does not cover given no passage: {q['off_topic_no_passage']:.2f} of {q['off_topic']}"
     )
     print(
         f"hybrid search latency p50 {pct(q['latency'], 50):.2f} ms, p95 {pct(q['latency'], 95):.2f} ms; "
@@ -365,6 +372,7 @@ def main() -> None:
         "recall_at_5_local": round(q["recall"]["hybrid"]["all"], 3),
         "no_overlap_recall_at_5_local": round(q["recall"]["hybrid"]["no_overlap"], 3),
         "superseded_wins": q["superseded_wins"],
+        "off_topic_no_passage_local": round(q["off_topic_no_passage"], 2),
         "embed_chunks_per_s_local": round(q["embed_per_s"], 1),
     }
     print(json.dumps(headline))

@@ -23,6 +23,7 @@ from dialogue.tools import ToolResult, openai_schema
 MAX_TOOL_ROUNDS = 4
 START_FLOW = "start_flow"
 CANNOT_ANSWER = "I'm sorry, I can't answer that right now. Could you ask it another way, or ask for a person?"
+NOT_FOUND = "I couldn't find that in our help center. Could you ask it another way, or ask for a person?"
 CUT_OFF = "Sorry, I was cut off there."
 
 
@@ -84,7 +85,7 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
     turn.trace["chunks"] = [knowledge.trace_entry(c) for c in chunks]
     out = _Output(turn.mode)
     if not runtime.llm_available:
-        for event in out.feed(knowledge.extractive_answer(chunks) or CANNOT_ANSWER):
+        for event in out.feed(knowledge.extractive_answer(chunks) or (NOT_FOUND if kb_ids else CANNOT_ANSWER)):
             yield event
         for event in out.flush():
             yield event
@@ -105,6 +106,7 @@ async def answer(turn, prompt: PromptSpec, *, kb_ids: list[int], tool_names: lis
         canary=canary,
         window=turn.snapshot.history_turns,
         nonce=nonce,
+        searched=bool(kb_ids),
     )
     # Model text goes out only once the leak guard has cleared it (see dialogue.holdback).
     gate = Holdback(guards.LeakGuard(instructions, canary))

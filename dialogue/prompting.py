@@ -26,6 +26,12 @@ KNOWLEDGE_RULE = (
     "\n\nAnswer from the numbered passages below when they are relevant and cite the number in square "
     "brackets. If they do not contain the answer, say you don't know."
 )
+# The bot has knowledge, and none of it matched: a question about the business is not to be
+# answered from the model's own idea of it.
+NO_PASSAGE_RULE = (
+    "\n\nNothing in the knowledge base matches this message. If it asks about the business, its "
+    "products or its policies, say you don't know and offer to connect a person; do not guess."
+)
 
 
 def instructions(prompt: PromptSpec, state: SessionState, *, mode: str) -> str:
@@ -64,10 +70,14 @@ def data_blocks(state: SessionState, chunks: list, nonce: str) -> str:
     return "".join("\n\n" + p for p in parts)
 
 
-def system_text(prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, nonce: str) -> str:
+def system_text(
+    prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, nonce: str, searched: bool = False
+) -> str:
     text = instructions(prompt, state, mode=mode) + guards.fence_rule(nonce)
     if chunks:
         text += KNOWLEDGE_RULE
+    elif searched:
+        text += NO_PASSAGE_RULE
     return text + data_blocks(state, chunks, nonce) + guards.canary_instruction(canary)
 
 
@@ -78,13 +88,22 @@ def _fits(messages: list[dict], model: str) -> bool:
 
 
 def build(
-    prompt: PromptSpec, state: SessionState, *, mode: str, chunks: list, canary: str, window: int, nonce: str = ""
+    prompt: PromptSpec,
+    state: SessionState,
+    *,
+    mode: str,
+    chunks: list,
+    canary: str,
+    window: int,
+    nonce: str = "",
+    searched: bool = False,
 ) -> tuple[list[dict], str]:
     """(messages, the instructions the leak guard protects). History already ends with the
-    user's latest message; `nonce` names this request's fences (tool results use it too)."""
+    user's latest message; `nonce` names this request's fences (tool results use it too);
+    `searched`: the bot's knowledge was searched for this message (`chunks` is what matched)."""
     history = [dict(m) for m in state.history[-window * 2 :]]
     while True:
-        system = system_text(prompt, state, mode=mode, chunks=chunks, canary=canary, nonce=nonce)
+        system = system_text(prompt, state, mode=mode, chunks=chunks, canary=canary, nonce=nonce, searched=searched)
         messages = [{"role": "system", "content": system}, *history]
         if _fits(messages, prompt.model) or not history[-1]["content"]:
             return messages, instructions(prompt, state, mode=mode)

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from django.db import connection
 
 from config import telemetry
-from knowledge.embed import EmbeddingError, embedding_choice, query_vector
+from knowledge.embed import (
+    LOCAL_DIMENSION,
+    LOCAL_MODEL,
+    EmbeddingChoice,
+    EmbeddingError,
+    embedding_choice,
+    query_vector,
+)
 from knowledge.models import SUPPORTED_DIMENSIONS, TEXT_SEARCH_CONFIG, KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,11 @@ CANDIDATES = 40  # per method, before fusion
 # Cosine distance 0.95 = similarity 0.05: the vectors share nothing. Real embedding models put
 # even unrelated texts well above that, so this only drops neighbours that are pure noise.
 MAX_DISTANCE = 0.95
+# The built-in model's vectors are sparser: questions about something the help center does not
+# cover ("what is the capital of France?") sit at similarity 0.08–0.15 from every passage, while
+# nine in ten questions worded like or paraphrasing their answer are above 0.2 (bench/retrieval.py).
+# Below this a neighbour is not evidence, and a question nothing else matches gets no passage.
+LOCAL_MAX_DISTANCE = 0.85
 # pgvector's default 40 loses recall once results are filtered by knowledge base; set on every
 # new database connection (knowledge/apps.py).
 HNSW_EF_SEARCH = 100
@@ -51,6 +63,8 @@ class RetrievedChunk:
     heading: str
     score: float
     methods: tuple[str, ...]  # which searches found it: "vector", "fulltext"
+    similarity: float | None = None  # cosine similarity to the question, when found by meaning
+    every_term: bool = False  # full text found every word of the question in it
 
 
 # Interpolated values are module constants and a checked int, never user input.
@@ -92,13 +106,13 @@ SOME_TERMS_SAMPLE = 300
 SOME_TERMS_WEIGHT = 0.5
 
 
-def _vector_sql(dim: int) -> str:
+def _vector_sql(dim: int, max_distance: float) -> str:
     assert dim in SUPPORTED_DIMENSIONS  # the cast must match a partial index's expression exactly
     return f"""
-SELECT c.id
+SELECT c.id, c.embedding::vector({dim}) <=> CAST(%(q)s AS vector({dim})) AS distance
 FROM knowledge_chunk c
 WHERE c.embedding_dim = {dim} AND c.kb_id = ANY(%(kbs)s)
-  AND c.embedding::vector({dim}) <=> CAST(%(q)s AS vector({dim})) < {MAX_DISTANCE}
+  AND c.embedding::vector({dim}) <=> CAST(%(q)s AS vector({dim})) < {float(max_distance)}
 ORDER BY c.embedding::vector({dim}) <=> CAST(%(q)s AS vector({dim}))
 LIMIT %(n)s
 """  # noqa: S608
@@ -136,12 +150,13 @@ def retrieve(
     with connection.cursor() as cur:
         for _attempt in range(SEARCHES):
             rankings: list[tuple[str, list[int], list[float]]] = []  # (method, ids best first, weights)
+            every, similarity = [], {}
             if "fulltext" in methods:
                 every, some = _fulltext_ranking(cur, kb_ids, query)
                 rankings.append(("fulltext", every + some, [1.0] * len(every) + [SOME_TERMS_WEIGHT] * len(some)))
             if "vector" in methods:
-                ids = _vector_ranking(cur, kb_ids, query)
-                rankings.append(("vector", ids, [1.0] * len(ids)))
+                similarity = _vector_ranking(cur, kb_ids, query)
+                rankings.append(("vector", list(similarity), [1.0] * len(similarity)))
             fused = {chunk_id: (score, found_by) for chunk_id, score, found_by in _fuse(rankings)}
             if not fused:
                 return []
@@ -161,6 +176,8 @@ def retrieve(
             source_url=source,
             score=round(fused[chunk_id][0], 6),
             methods=fused[chunk_id][1],
+            similarity=similarity.get(chunk_id),
+            every_term=chunk_id in every,
         )
         for chunk_id, text, heading, title, source in best
     ]
@@ -173,15 +190,22 @@ def _fulltext_ranking(cur, kb_ids: list[int], query: str) -> tuple[list[int], li
     return [row[1] for row in rows if row[0] == 0], [row[1] for row in rows if row[0] == 1]
 
 
-def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
-    groups = defaultdict(list)
+def _vector_ranking(cur, kb_ids: list[int], query: str) -> dict[int, float]:
+    """Chunk id → cosine similarity, best first (by rank within each model)."""
+    groups: dict[EmbeddingChoice, list[int]] = defaultdict(list)
     cur.execute(_EMBEDDED_SQL, {"kbs": kb_ids})
     for pk, provider, model, dimension in cur.fetchall():
         kb = KnowledgeBase(pk=pk, embedding_provider=provider, embedding_model=model, embedding_dimension=dimension)
         groups[embedding_choice(kb)].append(pk)
     if not groups:
-        return []
-    scored: list[tuple[int, int]] = []  # (rank within its model, chunk id): models' distances don't compare
+        return {}
+    for choice, ids in list(groups.items()):
+        if choice.provider != "local" and choice.dimension != LOCAL_DIMENSION:
+            # Documents the built-in model embedded before an API key was set keep its vectors
+            # until "Ingest again" (docs/knowledge.md): their chunks are searched with it too.
+            groups[EmbeddingChoice("local", LOCAL_MODEL, LOCAL_DIMENSION)] += ids
+    # (rank within its model, chunk id, similarity): models' distances do not compare.
+    scored: list[tuple[int, int, float]] = []
     for choice, ids in groups.items():
         dim = choice.dimension
         try:
@@ -192,9 +216,10 @@ def _vector_ranking(cur, kb_ids: list[int], query: str) -> list[int]:
             continue
         if vector is None:
             continue
-        cur.execute(_vector_sql(dim), {"kbs": ids, "q": _literal(vector), "n": CANDIDATES})
-        scored.extend((rank, row[0]) for rank, row in enumerate(cur.fetchall()))
-    return [chunk_id for _, chunk_id in sorted(scored)]
+        max_distance = LOCAL_MAX_DISTANCE if choice.provider == "local" else MAX_DISTANCE
+        cur.execute(_vector_sql(dim, max_distance), {"kbs": ids, "q": _literal(vector), "n": CANDIDATES})
+        scored.extend((rank, chunk_id, 1 - distance) for rank, (chunk_id, distance) in enumerate(cur.fetchall()))
+    return {chunk_id: similarity for _, chunk_id, similarity in sorted(scored)}
 
 
 def _literal(vector: list[float]) -> str:

@@ -57,6 +57,15 @@ def test_knowledge_answer_with_a_citation(talk, fake_openai):
     assert LlmCall.objects.get(conversation=talk.conversation).outcome == "ok"
 
 
+def test_a_question_no_passage_matches_tells_the_model_not_to_guess(talk, fake_openai):
+    talk.send("what is the capital of France?")
+    system = fake_openai.chat_requests()[-1]["body"]["messages"][0]["content"]
+    assert "Nothing in the knowledge base matches this message" in system and "Passages:" not in system
+    talk.send("how many days do I have to return an item for a refund?")
+    system = fake_openai.chat_requests()[-1]["body"]["messages"][0]["content"]
+    assert "Nothing in the knowledge base matches" not in system and "Returns policy" in system
+
+
 def test_without_an_llm_the_best_passage_is_quoted_and_cited(acme_bot, tool_server, help_center, settings):
     settings.OPENAI_API_KEY = ""
     talk = Talk(acme_bot, demo_snapshot(tool_server, help_center))
@@ -64,6 +73,19 @@ def test_without_an_llm_the_best_passage_is_quoted_and_cited(acme_bot, tool_serv
     assert "Shipping times" in message.text and "Express shipping takes 1 day" in message.text
     assert message.citations[0].title == "Shipping times"
     assert not LlmCall.objects.exists()
+
+
+def test_without_an_llm_how_sure_the_answer_sounds_follows_the_evidence(acme_bot, tool_server, help_center, settings):
+    settings.OPENAI_API_KEY = ""
+    talk = Talk(acme_bot, demo_snapshot(tool_server, help_center))
+    sure = talk.say("does express shipping take a day?")  # every word of the question is in the passage
+    assert sure.startswith("Here is what I found in “Shipping times”") and sure.endswith("[1]")
+    unsure = talk.say("how fast is express")  # a word or two in common
+    assert unsure.startswith("I'm not sure this answers it, but the closest I found is in “Shipping times”")
+    assert "ask for a person" in unsure
+    assert talk.say("what is the capital of France?") == (
+        "I couldn't find that in our help center. Could you ask it another way, or ask for a person?"
+    )
 
 
 def test_an_intent_routes_to_the_cancel_flow_and_the_llm_hands_back(talk):

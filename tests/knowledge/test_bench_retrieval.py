@@ -27,8 +27,10 @@ def test_the_retrieval_bench_runs_with_a_chosen_size_and_reports_quality():
         "recall_at_5_local",
         "no_overlap_recall_at_5_local",
         "superseded_wins",
+        "off_topic_no_passage_local",
         "embed_chunks_per_s_local",
     }
     assert headline["superseded_wins"] == 0 and headline["recall_at_5_local"] >= 0.85
+    assert headline["off_topic_no_passage_local"] >= 0.5
     assert headline["hnsw_recall_2k"] >= 0.9
     assert "recall@5" in out.stdout and "2,000 | hybrid, HNSW" in out.stdout

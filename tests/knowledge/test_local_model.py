@@ -52,8 +52,9 @@ def test_without_an_api_key_new_knowledge_bases_search_by_meaning(workspace, set
 
 
 def test_recall_floor_on_questions_worded_unlike_their_passage(workspace):
-    """A labelled subset (bench/knowledge_set.py): measured 0.94 paraphrased and 0.79 with no
-    content word in common (recall@5 of the bench); the floors leave a little slack."""
+    """A labelled subset (bench/knowledge_set.py): measured 0.94 paraphrased and 0.71 with no
+    content word in common (recall@5; 0.79 before neighbours under similarity 0.15 stopped counting
+    as evidence, the price of not answering questions the help center does not cover)."""
     kb = KnowledgeBase.objects.create(workspace=workspace, name="Brightside", embedding_provider="local")
     for title, text in knowledge_set.DOCUMENTS.items():
         services.document_ingest(services.document_add_text(kb=kb, title=title, text=text).pk)
@@ -78,3 +79,34 @@ def test_a_knowledge_base_embedded_by_an_endpoint_keeps_answering_when_the_key_g
     assert services.document_ingest(document.pk) == "ingested"
     assert set(kb.chunks.values_list("embedding_dim", flat=True)) == {LOCAL_DIMENSION}
     assert retrieve([kb.pk], "I want my cash back")[0].document_title == "Refunds"
+
+
+def test_a_question_the_help_center_does_not_cover_finds_no_passage(workspace, settings):
+    """The built-in model's neighbours of an unrelated question are noise (similarity under
+    0.15): without them, nothing is given as its answer."""
+    settings.OPENAI_API_KEY = ""
+    kb = KnowledgeBase.objects.create(workspace=workspace, name="Brightside", embedding_provider="local")
+    for title, text in knowledge_set.DOCUMENTS.items():
+        services.document_ingest(services.document_add_text(kb=kb, title=title, text=text).pk)
+    for question in (
+        "What is the capital of France?",
+        "Can you recommend a good restaurant nearby?",
+        "Can I speak French with you?",
+    ):
+        assert retrieve([kb.pk], question) == [], question
+    hits = retrieve([kb.pk], "I want my cash back", top_k=5)
+    assert "Refunds" in [h.document_title for h in hits]
+    assert all(h.similarity >= 0.15 for h in hits if "vector" in h.methods)  # how close each was, for the answer
+    assert retrieve([kb.pk], "refund original payment method")[0].every_term
+
+
+def test_documents_embedded_before_a_key_was_set_still_answer_by_meaning(workspace, fake_openai, settings):
+    settings.OPENAI_API_KEY = ""
+    kb = KnowledgeBase.objects.create(workspace=workspace, name="Help", embedding_dimension=384)
+    document = services.document_add_text(kb=kb, title="Refunds", text=knowledge_set.DOCUMENTS["Refunds"])
+    services.document_ingest(document.pk)
+    assert set(kb.chunks.values_list("embedding_dim", flat=True)) == {LOCAL_DIMENSION}
+
+    settings.OPENAI_API_KEY = "sk-test"  # a key arrives: new documents go to the endpoint, these stay
+    (best, *_) = retrieve([kb.pk], "I want my cash back")
+    assert best.document_title == "Refunds" and best.methods == ("vector",)
