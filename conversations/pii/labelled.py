@@ -83,7 +83,7 @@ _RULES: list[tuple[str, str, str, int]] = [
     ),
     (
         "CARD",
-        r"exp(?:iry|iration|ires?)?\.?(?:\s+date)?|valid\s+(?:thru|through|until|till)|good\s+(?:thru|through)",
+        r"exp(?:iry|iration|ires?)?\.?(?:\s+date)?|valid\s+(?:thru|through)|good\s+(?:thru|through)",
         rf"\d{{1,2}}\s*[/-]\s*\d{{2,4}}\b|\d{{1,2}}\s+\d{{2,4}}\b|\d{{4}}\b|{_MONTH},?\s+\d{{2,4}}\b",
         2,
     ),

@@ -202,6 +202,7 @@ def test_values_a_label_names_are_replaced(text, expected):
         "I have a policy question about the 2024 renewal",
         "my order no 773 291 8845",
         "the zip on my jacket broke in 2023",
+        "The offer is valid until 12/31, so order soon",
     ],
 )
 def test_numbers_no_label_makes_personal_survive(text):
