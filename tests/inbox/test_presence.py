@@ -138,4 +138,9 @@ async def test_the_inbox_lists_only_the_workspaces_own_agents(asgi_server, bot, 
     await AgentStatus.objects.acreate(user=ana, workspace=bot.workspace, presence="online")
     async with Agent(asgi_server, ana) as agent:
         snapshot = await agent.connect()
+        # Closed and waited for here: the server's answer to the close sets ana away in the
+        # database, and it must be done before the test's data is cleared.
+        await agent.ws.close()
+        agent.ws = None
+        await until_presence(ana, bot.workspace, "away")
     assert [a["user_id"] for a in snapshot["agents"]] == [ana.pk]
