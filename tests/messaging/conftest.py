@@ -10,7 +10,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.test import Client
 
+from bots.models import Bot, Workspace
+from bots.services import create_api_key, publish_bot
+from bots.yaml_io import import_bot
 from tests.conftest import vendor_env
 from tests.processes import Process, start_worker_on
 from tests.services import subprocess_env
@@ -42,3 +46,31 @@ def messaging_queue(settings):
         settings.MESSAGING_QUEUE = queue
 
     return use
+
+
+ONE_STEP_BOT = """
+switchboard: 1
+name: Answers
+slug: answers
+prompts:
+  - {name: answer, system: You are a helpful assistant.}
+flows:
+  - name: main
+    is_entry: true
+    graph:
+      entry: answer
+      nodes:
+        - {id: answer, kind: llm, prompt: answer}
+"""
+
+
+@pytest.fixture
+def bot_api(transactional_db, settings) -> tuple[Bot, Client]:
+    """A published one-step bot and its builder's API client; webhooks queue their turns where no
+    worker reads them, so a test sees what a webhook left behind before any turn runs."""
+    settings.MESSAGING_QUEUE = f"turns-unread-{time.time_ns()}"
+    workspace = Workspace.objects.create(slug="answers", name="Answers")
+    bot = import_bot(workspace=workspace, text=ONE_STEP_BOT)
+    publish_bot(bot=bot, user=None)
+    _, key = create_api_key(workspace=workspace, name="setup", scopes=["bots:read", "bots:write"])
+    return bot, Client(headers={"Authorization": f"Bearer {key}"})

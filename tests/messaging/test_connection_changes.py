@@ -4,17 +4,13 @@ through just before the change is not answered once the channel is off or gone."
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 import redis
 from django.conf import settings as django_settings
 from django.test import Client
 
-from bots.models import ChannelConnection, Workspace
-from bots.services import create_api_key, publish_bot
-from bots.yaml_io import import_bot
+from bots.models import ChannelConnection
 from channels_app.models import ChannelThread, InboundEvent
 from channels_app.tasks import handle_inbound
 from conversations.models import Conversation, Message
@@ -23,36 +19,18 @@ from tests.fakes import whatsapp_server as meta
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE_NUMBER_ID, SECRET, NEW_SECRET = "106540352242922", "meta-app-secret", "meta-app-secret-rotated"
-BOT = """
-switchboard: 1
-name: Changes
-slug: changes
-prompts:
-  - {name: answer, system: You are a helpful assistant.}
-flows:
-  - name: main
-    is_entry: true
-    graph:
-      entry: answer
-      nodes:
-        - {id: answer, kind: llm, prompt: answer}
-"""
 
 
 @pytest.fixture
-def builder(transactional_db, settings) -> Client:
+def builder(bot_api) -> Client:
     """The builder's API client; turns are queued where no worker reads them."""
-    settings.MESSAGING_QUEUE = f"turns-unread-{time.time_ns()}"
-    workspace = Workspace.objects.create(slug="changes", name="Changes")
-    publish_bot(bot=import_bot(workspace=workspace, text=BOT), user=None)
-    _, key = create_api_key(workspace=workspace, name="setup", scopes=["bots:read", "bots:write"])
-    return Client(headers={"Authorization": f"Bearer {key}"})
+    return bot_api[1]
 
 
 @pytest.fixture
-def channel(builder) -> ChannelConnection:
-    bot_id = Workspace.objects.get(slug="changes").bots.get().id
-    created = builder.post(f"/api/v1/bots/{bot_id}/channels", data=spec(), content_type="application/json")
+def channel(bot_api) -> ChannelConnection:
+    bot, builder = bot_api
+    created = builder.post(f"/api/v1/bots/{bot.id}/channels", data=spec(), content_type="application/json")
     assert created.status_code == 201, created.content
     return ChannelConnection.objects.get(pk=created.json()["id"])
 

@@ -14,9 +14,6 @@ import redis
 from django.conf import settings as django_settings
 from django.test import Client
 
-from bots.models import Workspace
-from bots.services import create_api_key, publish_bot
-from bots.yaml_io import import_bot
 from channels_app.models import ChannelThread, InboundEvent
 from conversations.models import Conversation, Message
 from tests.fakes import slack_server, whatsapp_server
@@ -28,31 +25,12 @@ PHONE_NUMBER_ID, WA_SECRET = "106540352242922", "meta-app-secret"
 TEAM, SLACK_SECRET = "T0123ABCD", "slack-signing-secret"
 NUMBER, SMS_TOKEN = "+14155550111", "sms-auth-token"
 DEEP = "[" * 50_000 + "]" * 50_000
-BOT = """
-switchboard: 1
-name: Shapes
-slug: shapes
-prompts:
-  - {name: answer, system: You are a helpful assistant.}
-flows:
-  - name: main
-    is_entry: true
-    graph:
-      entry: answer
-      nodes:
-        - {id: answer, kind: llm, prompt: answer}
-"""
 
 
 @pytest.fixture
-def channels(transactional_db, settings) -> dict:
+def channels(bot_api) -> dict:
     """WhatsApp, Slack and SMS connections made through the API; turns go to a queue no worker reads."""
-    settings.MESSAGING_QUEUE = f"turns-unread-{time.time_ns()}"
-    workspace = Workspace.objects.create(slug="shapes", name="Shapes")
-    bot = import_bot(workspace=workspace, text=BOT)
-    publish_bot(bot=bot, user=None)
-    _, key = create_api_key(workspace=workspace, name="setup", scopes=["bots:read", "bots:write"])
-    api = Client(headers={"Authorization": f"Bearer {key}"})
+    bot, api = bot_api
     specs = {
         "whatsapp": {
             "settings": {"phone_number_id": PHONE_NUMBER_ID},
